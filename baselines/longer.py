@@ -1,0 +1,23 @@
+"""Length heuristic: always prefer the longer response (a sanity floor every method should beat)."""
+
+from collections.abc import Sequence
+
+from benchmark.config import Section
+from benchmark.methods import Method, State, register_method
+from benchmark.records import JudgeItem, Judgment
+
+
+@register_method("longer")
+class PreferLonger(Method):
+    class Params(Section):
+        shorter: bool = False  # prefer the shorter one instead
+
+    def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
+        judgments = []
+        for item in items:
+            gap = len(item.first) - len(item.second)
+            if self.params.shorter:
+                gap = -gap
+            preferred = "first" if gap > 0 else "second" if gap < 0 else "tie"
+            judgments.append(Judgment(item.pair_id, item.order, preferred))
+        return judgments

@@ -1,0 +1,79 @@
+"""Embedding reward model: a Bradley-Terry logistic model on all-MiniLM-L6-v2 embeddings.
+
+Each response is embedded as the mean of its paragraphs' embeddings; a pair's feature is the difference of
+the two, and P(first preferred) = sigmoid(w · (e_first - e_second)). (The prompt is shared by both
+responses, so in a linear model on differences it would cancel; it is not embedded.)
+- `global`: one w fit (scikit-learn) on every user's train and val pairs.
+- `personal`: per user, w_u = argmin logloss(user's train+val pairs) + prior/2 · |w_u - w_global|²,
+  i.e. the global model adapted to the user's own choices, shrunk towards it when they are few.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
+from sklearn.linear_model import LogisticRegression
+
+from benchmark.config import Section
+from benchmark.methods import Method, State, UserData, register_method
+from benchmark.records import Cost, JudgeItem, Judgment, PreferencePair
+
+
+@register_method("reward_model")
+class EmbeddingRewardModel(Method):
+    class Params(Section):
+        variant: Literal["global", "personal"] = "global"
+        C: float = Field(1.0, gt=0, description="inverse L2 strength of the global logistic regression")
+        prior: float = Field(0.03, gt=0, description="pull of the personal model towards the global one")
+
+    @property
+    def model_label(self) -> str:
+        return self.models.model.embedder
+
+    def _features(self, first: Sequence[str], second: Sequence[str]) -> np.ndarray:
+        embedder = self.models.embedder()
+        return embedder.encode_paragraphs(first) - embedder.encode_paragraphs(second)
+
+    def _pair_features(self, pairs: Sequence[PreferencePair]) -> np.ndarray:
+        """chosen − rejected, one row per pair."""
+        return self._features([p.chosen for p in pairs], [p.rejected for p in pairs])
+
+    def setup(self, train: Sequence[PreferencePair]) -> State:
+        x = self._pair_features(train)
+        model = LogisticRegression(C=self.params.C, fit_intercept=False, max_iter=2000)
+        model.fit(np.vstack([x, -x]), np.r_[np.ones(len(x)), np.zeros(len(x))])
+        return {"w": model.coef_[0].tolist(), "n_pairs": len(train)}
+
+    def fit(self, user: UserData) -> State:
+        if self.params.variant == "global":
+            return {}
+        w0 = np.asarray(self.shared["w"])
+        pairs = user.train + user.val
+        x = self._pair_features(pairs)
+        prior = self.params.prior
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            z = x @ w
+            d = w - w0
+            grad = -(x.T @ expit(-z)) + prior * d
+            return float(-log_expit(z).sum() + 0.5 * prior * d @ d), grad
+
+        w = minimize(loss, w0, jac=True, method="L-BFGS-B").x
+        return {"w": w.tolist(), "n_pairs": len(pairs)}
+
+    def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
+        start = time.perf_counter()
+        w = np.asarray(state.get("w", self.shared["w"]))
+        margin = self._features([i.first for i in items], [i.second for i in items]) @ w
+        cost = Cost(seconds=(time.perf_counter() - start) / max(len(items), 1))
+        return [
+            Judgment(item.pair_id, item.order, "first" if m > 0 else "second" if m < 0 else "tie",
+                     float(expit(m)), f"margin={float(m):.4f}", cost)
+            for item, m in zip(items, margin)
+        ]

@@ -1,0 +1,79 @@
+"""Typed views of the Hydra config: each section is validated once, with errors that name the key."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, TypeVar
+
+from omegaconf import DictConfig, OmegaConf
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from benchmark.errors import ConfigError
+
+T = TypeVar("T", bound=BaseModel)
+SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.IGNORECASE)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_section(model: type[T], node: Any, key: str) -> T:
+    """Validate one config section; a wrong type or unknown key raises ConfigError naming `key.field`."""
+    data = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node or {})
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            dotted = ".".join(part for part in [key, *(str(p) for p in problem["loc"])] if part)
+            shown = "input" in problem and not isinstance(problem["input"], dict) and not SECRET_KEY.search(dotted)
+            got = f" (got {problem['input']!r})" if shown else ""
+            lines.append(f"config {dotted}: {problem['msg']}{got}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+class DataConfig(Section):
+    name: str
+    loader: str
+    path: str | None = None
+    hub_id: str | None = None
+    revision: str | None = None
+
+
+class SplitConfig(Section):
+    """`column` uses the dataset's own split column, `resplit` draws a seeded per-user split, `auto`
+    uses the column when every pair has one and re-splits otherwise."""
+
+    strategy: Literal["auto", "column", "resplit"] = "auto"
+    min_pairs: int = Field(5, ge=1)
+    val: float = Field(0.2, ge=0)
+    test: float = Field(0.2, gt=0)
+    seed: int = 0
+    max_users: int | None = Field(None, ge=1)
+    drop_users_without_test: bool = False
+
+    @model_validator(mode="after")
+    def _fractions(self) -> "SplitConfig":
+        if self.val < 1 and self.test < 1 and self.val + self.test >= 1:
+            raise ValueError("val + test fractions must leave room for train (sum < 1)")
+        return self
+
+
+class LoggerConfig(Section):
+    kind: Literal["none", "wandb"] = "none"
+    project: str = "prbench"
+    entity: str | None = None
+    mode: Literal["auto", "online", "offline", "disabled"] = "auto"
+    tags: list[str] = []
+
+
+class RunConfig(Section):
+    """Top-level keys of a run (the rest are the config groups)."""
+
+    run_name: str
+    results_dir: str = "results"
+    resume: bool = False
+    seed: int = 0
+    batch_size: int = Field(8, ge=1)
+    bootstrap: int = Field(1000, ge=100)

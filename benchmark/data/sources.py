@@ -1,0 +1,74 @@
+"""Read raw rows from a local file or folder, or from a hub dataset through `datasets`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import DataError
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"invalid JSON: {error.msg}", source=str(path), row=number) from None
+            if not isinstance(row, dict):
+                raise DataError("each line must be a JSON object", source=str(path), row=number)
+            yield row
+
+
+def read_local(path: str | Path) -> list[dict[str, Any]]:
+    """Rows from a .jsonl / .json / .parquet file, a folder of parquet files, or a `save_to_disk` folder.
+
+    A saved `DatasetDict` contributes the rows of every split, in split-name order.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError("no such file or folder", source=str(path))
+    if path.is_file():
+        if path.suffix == ".jsonl":
+            return list(read_jsonl(path))
+        if path.suffix == ".json":
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(rows, list):
+                raise DataError("a .json file must hold a list of objects", source=str(path))
+            return rows
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path).to_pylist()
+        raise DataError(f"unsupported file type {path.suffix!r} (use .jsonl, .json or .parquet)", source=str(path))
+    if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
+        import datasets
+
+        loaded = datasets.load_from_disk(str(path))
+        parts = [loaded[name] for name in sorted(loaded)] if isinstance(loaded, datasets.DatasetDict) else [loaded]
+        return [row for part in parts for row in part]
+    files = sorted(path.rglob("*.parquet")) or sorted(path.rglob("*.jsonl"))
+    if not files:
+        raise DataError("folder holds no saved dataset, .parquet or .jsonl files", source=str(path))
+    return [row for file in files for row in read_local(file)]
+
+
+def read_hub(hub_id: str, revision: str | None = None) -> list[dict[str, Any]]:
+    """Every split of a hub dataset; offline, the error says how to point at a local copy instead."""
+    import datasets
+
+    try:
+        loaded = datasets.load_dataset(hub_id, revision=revision)
+    except Exception as error:  # datasets raises many types when the hub is unreachable
+        raise DataError(
+            f"could not load '{hub_id}' from the hub ({type(error).__name__}: {str(error)[:200]}). "
+            f"If this machine is offline, make a local copy where the hub is reachable with\n"
+            f"    python -c \"import datasets; datasets.load_dataset('{hub_id}').save_to_disk('DIR')\"\n"
+            f"and run with data.path=DIR (a saved dataset folder, parquet or jsonl also work).",
+            source=hub_id,
+        ) from None
+    return [row for name in sorted(loaded) for row in loaded[name]]

@@ -1,0 +1,31 @@
+"""Errors that tell the user exactly what to fix: which file, which row, which field."""
+
+from __future__ import annotations
+
+
+class PrbenchError(Exception):
+    """Base class for every error prbench raises on purpose."""
+
+
+class DataError(PrbenchError):
+    """Bad input data, located by source (file or hub id), row and field."""
+
+    def __init__(self, message: str, *, source: str | None = None, row: object = None,
+                 field: str | None = None):
+        self.source, self.row, self.field = source, row, field
+        where = ", ".join(
+            part for part in (
+                f"file {source}" if source else "",
+                f"row {row}" if row is not None else "",
+                f"field '{field}'" if field else "",
+            ) if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ConfigError(PrbenchError):
+    """A config value that is missing or of the wrong type, named by its dotted key."""
+
+
+class RunError(PrbenchError):
+    """A run folder that cannot be used as asked (e.g. results exist and resume is off)."""

@@ -1,0 +1,94 @@
+"""The method interface and its registry. A method is one file in `baselines/` that registers itself."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from benchmark.config import Section, parse_section
+from benchmark.errors import ConfigError
+from benchmark.models import Models
+from benchmark.records import JudgeItem, Judgment, PreferencePair, UserProfile
+
+State = dict[str, Any]  # JSON-serialisable, persisted in the run folder so a resumed run does not refit
+
+
+@dataclass(frozen=True)
+class UserData:
+    """Everything a method may learn a user from: never their test pairs."""
+
+    user_id: str
+    train: tuple[PreferencePair, ...]
+    val: tuple[PreferencePair, ...]
+    profile: UserProfile
+
+
+class NoParams(Section):
+    pass
+
+
+class Method(ABC):
+    """Fit per user on train/val, then judge test items in both orders.
+
+    `setup` sees every user's train and val pairs (for global models such as a Bradley-Terry RM).
+    Both `setup` and `fit` return JSON-able state that the runner persists and hands back.
+    """
+
+    Params: ClassVar[type[Section]] = NoParams
+    reads_oracle: ClassVar[bool] = False  # only oracle variants may read UserProfile.persona_truth
+
+    def __init__(self, params: Section, models: Models):
+        self.params, self.models = params, models
+        self.shared: State = {}
+
+    @property
+    def model_label(self) -> str:
+        """The model whose numbers these are, for tables."""
+        return self.models.model.name
+
+    def setup(self, train: Sequence[PreferencePair]) -> State:
+        return {}
+
+    def restore(self, shared: State) -> None:
+        self.shared = shared
+
+    def fit(self, user: UserData) -> State:
+        return {}
+
+    @abstractmethod
+    def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
+        """One Judgment per item, in the same order."""
+
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register_method(kind: str) -> Callable[[type[Method]], type[Method]]:
+    def register(cls: type[Method]) -> type[Method]:
+        METHODS[kind] = cls
+        return cls
+    return register
+
+
+class MethodConfig(Section):
+    kind: str
+    name: str
+    params: dict[str, Any] = {}
+
+
+def build_method(cfg: Any, models: Models) -> tuple[MethodConfig, Method]:
+    import baselines  # noqa: F401  (registers every method in baselines/)
+
+    method_cfg = parse_section(MethodConfig, cfg, "method")
+    if method_cfg.kind not in METHODS:
+        raise ConfigError(f"config method.kind: unknown method {method_cfg.kind!r} "
+                          f"(known: {', '.join(sorted(METHODS))})")
+    cls = METHODS[method_cfg.kind]
+    return method_cfg, cls(parse_section(cls.Params, method_cfg.params, "method.params"), models)
+
+
+def visible_profile(method: Method, profile: UserProfile) -> UserProfile:
+    """The profile as `method` may see it: the ground-truth persona only for oracle variants."""
+    return profile if method.reads_oracle else replace(profile, persona_truth=None)

@@ -1,0 +1,103 @@
+"""Scoring under the reference protocol, with confidence intervals that resample users.
+
+Each test pair is judged in both orders; a judgment is correct when it prefers the chosen response; ties
+and failures count as wrong. A user's accuracy is the mean of their 2N judgments. Micro accuracy averages
+all judgments, macro accuracy averages users. CIs are percentile bootstraps over users (clusters), never
+over order-duplicated items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PER_USER_COLUMNS = ["user_id", "n_test", "n_judgments", "accuracy", "ci_low", "ci_high", "failures", "ties",
+                    "order_consistency", "soft_accuracy", "calls", "prompt_tokens", "completion_tokens", "seconds"]
+
+
+def items_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame(list(records))
+    cost = pd.json_normalize(df.pop("cost").tolist())
+    df = pd.concat([df.reset_index(drop=True), cost], axis=1)
+    return df.sort_values(["user_id", "pair_id", "order"], kind="stable").reset_index(drop=True)
+
+
+def _pair_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per pair: correct count over both orders (0..2) and whether the orders agree."""
+    wide = df.pivot(index=["user_id", "pair_id"], columns="order", values="preferred")
+    consistent = ((wide["AB"] == "first") & (wide["BA"] == "second")) | \
+                 ((wide["AB"] == "second") & (wide["BA"] == "first"))
+    correct = df.groupby(["user_id", "pair_id"])["correct"].sum()
+    return pd.DataFrame({"correct": correct, "consistent": consistent}).reset_index()
+
+
+def _percentile_ci(samples: np.ndarray) -> tuple[float, float]:
+    low, high = np.percentile(samples, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def per_user_table(df: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Accuracy per user with a CI from resampling that user's pairs (both orders stay together)."""
+    rng = np.random.default_rng(seed)
+    pairs = _pair_table(df)
+    rows = []
+    for user_id, group in df.groupby("user_id", sort=True):
+        user_pairs = pairs[pairs["user_id"] == user_id]
+        per_pair = user_pairs["correct"].to_numpy() / 2.0
+        draws = per_pair[rng.integers(0, len(per_pair), (n_boot, len(per_pair)))].mean(axis=1)
+        low, high = _percentile_ci(draws)
+        rows.append({
+            "user_id": user_id, "n_test": len(user_pairs), "n_judgments": len(group),
+            "accuracy": float(group["correct"].mean()), "ci_low": low, "ci_high": high,
+            "failures": int((group["preferred"] == "fail").sum()), "ties": int((group["preferred"] == "tie").sum()),
+            "order_consistency": float(user_pairs["consistent"].mean()),
+            "soft_accuracy": float(group["p_chosen"].fillna(0.0).mean()),
+            "calls": int(group["calls"].sum()), "prompt_tokens": int(group["prompt_tokens"].sum()),
+            "completion_tokens": int(group["completion_tokens"].sum()), "seconds": float(group["seconds"].sum()),
+        })
+    return pd.DataFrame(rows, columns=PER_USER_COLUMNS)
+
+
+def user_bootstrap(correct: np.ndarray, count: np.ndarray, n_boot: int, seed: int) -> dict[str, tuple[float, float]]:
+    """Micro and macro accuracy CIs from resampling users: `correct[u]` of `count[u]` judgments."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(correct), (n_boot, len(correct)))
+    micro = correct[idx].sum(axis=1) / count[idx].sum(axis=1)
+    macro = (correct / count)[idx].mean(axis=1)
+    return {"micro": _percentile_ci(micro), "macro": _percentile_ci(macro)}
+
+
+def summarize(df: pd.DataFrame, per_user: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    correct = df.groupby("user_id", sort=True)["correct"].sum().to_numpy(dtype=float)
+    count = df.groupby("user_id", sort=True)["correct"].size().to_numpy(dtype=float)
+    cis = user_bootstrap(correct, count, n_boot, seed)
+    n = len(df)
+    return {
+        "n_users": int(len(per_user)), "n_pairs": int(per_user["n_test"].sum()), "n_judgments": n,
+        "micro_accuracy": float(df["correct"].mean()), "micro_ci": list(cis["micro"]),
+        "macro_accuracy": float(per_user["accuracy"].mean()), "macro_ci": list(cis["macro"]),
+        "failures": int((df["preferred"] == "fail").sum()), "failure_rate": float((df["preferred"] == "fail").mean()),
+        "ties": int((df["preferred"] == "tie").sum()), "tie_rate": float((df["preferred"] == "tie").mean()),
+        "order_consistency": float((per_user["order_consistency"] * per_user["n_test"]).sum() / per_user["n_test"].sum()),
+        "soft_accuracy": float(df["p_chosen"].fillna(0.0).mean()),
+        "cost": {k: float(df[k].sum()) for k in ("calls", "prompt_tokens", "completion_tokens", "seconds")},
+        "seconds_per_judgment": float(df["seconds"].sum() / n) if n else 0.0,
+    }
+
+
+def paired_user_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 1000,
+                           seed: int = 0) -> dict[str, Any]:
+    """Macro accuracy of `a` minus `b` (per-user tables of two runs on the same users), with a CI from
+    resampling users jointly for both runs."""
+    joined = a.set_index("user_id")["accuracy"].to_frame("a").join(
+        b.set_index("user_id")["accuracy"].to_frame("b"), how="outer")
+    if joined.isna().any().any():
+        raise ValueError("the two runs cover different users; compare runs on the same item set")
+    diff = (joined["a"] - joined["b"]).to_numpy()
+    rng = np.random.default_rng(seed)
+    draws = diff[rng.integers(0, len(diff), (n_boot, len(diff)))].mean(axis=1)
+    return {"difference": float(diff.mean()), "ci": list(_percentile_ci(draws)),
+            "wins": int((diff > 0).sum()), "losses": int((diff < 0).sum()), "ties": int((diff == 0).sum())}

@@ -1,0 +1,99 @@
+"""Local models through `transformers` (the CPU default; also runs on a GPU)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
+from benchmark.models.packaged import resolve_model
+from benchmark.records import Cost
+
+
+class TransformersChat(ChatModel):
+    def __init__(self, model: str, dtype: str = "bfloat16", batch_size: int = 8,
+                 max_prompt_tokens: int = 2048, device: str = "cpu", threads: int | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.name = model
+        path = resolve_model(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device).eval()
+        self.batch_size, self.max_prompt_tokens, self.device = batch_size, max_prompt_tokens, device
+        self._torch = torch
+
+    def _encode(self, chat: Chat) -> list[int]:
+        messages = [{"role": m.role, "content": m.content} for m in chat]
+        return list(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                      return_dict=True)["input_ids"])
+
+    def _choice_ids(self, choices: Sequence[str]) -> list[int]:
+        ids = [self.tokenizer.encode(c, add_special_tokens=False) for c in choices]
+        if any(len(i) != 1 for i in ids) or len({i[0] for i in ids}) != len(ids):
+            raise ValueError(f"choices {list(choices)} must each be one distinct token for this tokenizer")
+        return [i[0] for i in ids]
+
+    def _batches(self, encoded: list[list[int]]):
+        """Indices of prompts that fit, grouped into length-sorted batches (less padding)."""
+        fitting = [i for i, ids in enumerate(encoded) if len(ids) <= self.max_prompt_tokens]
+        fitting.sort(key=lambda i: len(encoded[i]))
+        for start in range(0, len(fitting), self.batch_size):
+            yield fitting[start:start + self.batch_size]
+
+    def _pad(self, rows: list[list[int]]):
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        ids = [[pad] * (width - len(r)) + r for r in rows]
+        mask = [[0] * (width - len(r)) + [1] * len(r) for r in rows]
+        t = self._torch
+        return t.tensor(ids, device=self.device), t.tensor(mask, device=self.device)
+
+    def _too_long(self, n: int) -> str:
+        return f"prompt has {n} tokens, over max_prompt_tokens={self.max_prompt_tokens}"
+
+    def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
+        choice_ids = self._choice_ids(choices)
+        encoded = [self._encode(c) for c in chats]
+        results = [ChoiceResult(error=self._too_long(len(e))) for e in encoded]
+        for batch in self._batches(encoded):
+            start = time.perf_counter()
+            ids, mask = self._pad([encoded[i] for i in batch])
+            with self._torch.inference_mode():
+                logits = self.model(input_ids=ids, attention_mask=mask, logits_to_keep=1).logits[:, -1]
+            logprobs = logits.float().log_softmax(-1)[:, choice_ids].tolist()
+            share = (time.perf_counter() - start) / len(batch)
+            for row, i in enumerate(batch):
+                results[i] = ChoiceResult(dict(zip(choices, logprobs[row])),
+                                          Cost(1, len(encoded[i]), 0, share))
+        return results
+
+    def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
+        encoded = [self._encode(c) for c in chats]
+        results = [Generation(error=self._too_long(len(e))) for e in encoded]
+        sample = params.temperature > 0
+        for batch in self._batches(encoded):
+            start = time.perf_counter()
+            ids, mask = self._pad([encoded[i] for i in batch])
+            if sample:
+                self._torch.manual_seed(params.seed)
+            with self._torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=ids, attention_mask=mask, max_new_tokens=params.max_new_tokens,
+                    do_sample=sample, temperature=params.temperature if sample else None,
+                    top_p=None, top_k=None, stop_strings=list(params.stop) or None,
+                    tokenizer=self.tokenizer, pad_token_id=self.tokenizer.pad_token_id)
+            share = (time.perf_counter() - start) / len(batch)
+            for row, i in enumerate(batch):
+                new = out[row, ids.shape[1]:]
+                new = new[new != self.tokenizer.pad_token_id]
+                text = self.tokenizer.decode(new, skip_special_tokens=True)
+                for stop in params.stop:
+                    text = text.split(stop)[0]
+                results[i] = Generation(text, Cost(1, len(encoded[i]), len(new), share))
+        return results

@@ -1,0 +1,30 @@
+"""`prbench`: the Hydra entry point. `prbench --help` lists the config groups and their options."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from benchmark.errors import PrbenchError
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
+
+
+@hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> float:
+    from benchmark.runner.run import run  # heavy imports after Hydra has parsed the command line
+
+    try:
+        result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except PrbenchError as error:
+        print(f"prbench: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return result.summary["macro_accuracy"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""One evaluation run: load, split, fit per user, judge every test pair in both orders, score, log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from benchmark.config import DataConfig, LoggerConfig, RunConfig, SplitConfig, parse_section
+from benchmark.data import load_benchmark
+from benchmark.methods import Method, UserData, build_method, visible_profile
+from benchmark.metrics import items_frame, per_user_table, summarize
+from benchmark.models import Models
+from benchmark.records import ORDERS, JudgeItem, PreferencePair, UserProfile
+from benchmark.report import format_summary
+from benchmark.runner.folder import RunFolder, write_json
+from benchmark.splits import UserSplit, split_benchmark
+from benchmark.splits import summarize as summarize_splits
+from benchmark.store import ItemStore, item_record
+from benchmark.tracking import log_to_wandb, provenance, scrub
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    summary: dict[str, Any]
+    per_user: pd.DataFrame
+
+
+def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _judge_user(method: Method, split: UserSplit, state: dict, store: ItemStore, batch_size: int, bar) -> None:
+    pending = [(pair, order) for pair in split.test for order in ORDERS if (pair.pair_id, order) not in store]
+    for chunk in _chunks(pending, batch_size):
+        items = [JudgeItem.from_pair(pair, order) for pair, order in chunk]
+        judgments = method.judge(items, state)
+        got = [(j.pair_id, j.order) for j in judgments]
+        if got != [(i.pair_id, i.order) for i in items]:
+            raise RuntimeError(f"{type(method).__name__}.judge must return one judgment per item, in order")
+        store.append(item_record(pair, j) for (pair, _), j in zip(chunk, judgments))
+        bar.update(len(chunk))
+
+
+def run(cfg: DictConfig, run_dir: Path) -> RunResult:
+    config = scrub({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"})
+    settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
+    data_cfg = parse_section(DataConfig, cfg.data, "data")
+    split_cfg = parse_section(SplitConfig, cfg.split, "split")
+    logger_cfg = parse_section(LoggerConfig, cfg.logger, "logger")
+    models = Models(cfg.backend, cfg.model)
+    method_cfg, method = build_method(cfg.method, models)
+
+    folder = RunFolder(run_dir)
+    folder.open(config, settings.resume)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+    write_json(run_dir / "provenance.json", provenance())
+
+    bench = load_benchmark(data_cfg)
+    splits = split_benchmark(bench, split_cfg)
+    print(f"[prbench] {bench.name}: {summarize_splits(splits)}")
+
+    shared, _ = folder.state("_shared", lambda: method.setup([p for s in splits for p in s.train + s.val]))
+    method.restore(shared)
+    store = ItemStore(folder.items)
+    expected = [(p.pair_id, o) for s in splits for p in s.test for o in ORDERS]
+    fit_seconds: dict[str, float] = {}
+    with tqdm(total=len(expected), initial=sum(k in store for k in expected), unit="judgment",
+              desc=f"{method_cfg.name} on {bench.name}") as bar:
+        for split in splits:
+            bar.set_postfix_str(split.user_id)
+            profile = visible_profile(method, bench.profiles.get(split.user_id, UserProfile(split.user_id)))
+            user = UserData(split.user_id, split.train, split.val, profile)
+            state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(user))
+            _judge_user(method, split, state, store, settings.batch_size, bar)
+
+    items = items_frame(store.records[k] for k in expected)
+    per_user = per_user_table(items, settings.bootstrap, settings.seed)
+    per_user.insert(per_user.columns.get_loc("seconds") + 1, "fit_seconds", per_user["user_id"].map(fit_seconds))
+    summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
+               "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
+               "fit_seconds": float(sum(fit_seconds.values()))}
+    per_user.to_csv(run_dir / "per_user.csv", index=False)
+    write_json(run_dir / "summary.json", summary)
+    print(format_summary(summary))
+    log_to_wandb(logger_cfg, run_dir, settings.run_name, config, summary, per_user, folder.items)
+    return RunResult(run_dir, summary, per_user)

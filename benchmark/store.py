@@ -1,0 +1,69 @@
+"""Append-only item-level results (JSON lines), written as judgments complete, so a run can resume.
+
+A process killed mid-write can leave a partial last line; opening the store drops it (and only it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import DataError
+from benchmark.records import Judgment, PreferencePair
+
+
+def item_record(pair: PreferencePair, judgment: Judgment) -> dict[str, Any]:
+    """A judgment plus the label-derived fields the runner (never the method) adds."""
+    chosen_side = "first" if judgment.order == "AB" else "second"
+    p_chosen = None
+    if judgment.p_first is not None:
+        p_chosen = judgment.p_first if judgment.order == "AB" else 1.0 - judgment.p_first
+    return {
+        "pair_id": pair.pair_id, "user_id": pair.user_id, "order": judgment.order,
+        "preferred": judgment.preferred, "correct": judgment.preferred == chosen_side,
+        "p_first": judgment.p_first, "p_chosen": p_chosen, "raw": judgment.raw, "cost": asdict(judgment.cost),
+    }
+
+
+class ItemStore:
+    def __init__(self, path: Path):
+        self.path = path
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        if path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        data = self.path.read_bytes()
+        good = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
+        if good < len(data):
+            with self.path.open("r+b") as f:
+                f.truncate(good)
+        for number, line in enumerate(data[:good].decode("utf-8").splitlines()):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"corrupt results line: {error.msg}", source=str(self.path), row=number) from None
+            self.records[(record["pair_id"], record["order"])] = record
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self.records
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def append(self, records: Iterable[dict[str, Any]]) -> None:
+        lines = []
+        for record in records:
+            key = (record["pair_id"], record["order"])
+            if key in self.records:
+                raise RuntimeError(f"item {key} was judged twice")
+            self.records[key] = record
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write("".join(lines))
+            f.flush()
+            os.fsync(f.fileno())

@@ -1,0 +1,51 @@
+"""Shared fixtures: composing configs without the CLI, and small demo runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from benchmark.runner.main import CONFIG_DIR
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def make_config(*overrides: str) -> DictConfig:
+    """The config `prbench <overrides>` would run, composed without starting Hydra's app."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=False)
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+    return cfg
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def pair_row(i: int, user: str = "u1", split: str | None = None, **changes) -> dict:
+    row = {"pair_id": f"p{i}", "user_id": user, "context": [{"role": "user", "content": f"question {i}"}],
+           "chosen": f"good answer {i}", "rejected": f"bad answer {i}"}
+    if split is not None:
+        row["split"] = split
+    row.update(changes)
+    return row
+
+
+@pytest.fixture
+def quick(tmp_path):
+    """Config overrides for a fast offline run in a temporary results folder."""
+    def build(*overrides: str) -> DictConfig:
+        return make_config("logger=none", "split.max_users=6", f"results_dir={tmp_path}", *overrides)
+    return build
