@@ -19,5 +19,5 @@ class PreferLonger(Method):
             if self.params.shorter:
                 gap = -gap
             preferred = "first" if gap > 0 else "second" if gap < 0 else "tie"
-            judgments.append(Judgment(item.pair_id, item.order, preferred))
+            judgments.append(Judgment(preferred))
         return judgments

@@ -18,4 +18,4 @@ class PlainJudge(Method):
     def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
         chats = [judge_chat(item, None, self.params.max_response_chars) for item in items]
         results = self.models.chat().choice_logprobs(chats, CHOICES)
-        return [judgment_from_choice(item, result) for item, result in zip(items, results)]
+        return [judgment_from_choice(result) for result in results]

@@ -73,7 +73,6 @@ class EmbeddingRewardModel(Method):
         margin = self._features([i.first for i in items], [i.second for i in items]) @ w
         cost = Cost(seconds=(time.perf_counter() - start) / max(len(items), 1))
         return [
-            Judgment(item.pair_id, item.order, "first" if m > 0 else "second" if m < 0 else "tie",
-                     float(expit(m)), f"margin={float(m):.4f}", cost)
-            for item, m in zip(items, margin)
+            Judgment("first" if m > 0 else "second" if m < 0 else "tie", float(expit(m)), f"margin={float(m):.4f}", cost)
+            for m in margin
         ]

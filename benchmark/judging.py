@@ -46,13 +46,13 @@ def judge_chat(item: JudgeItem, about_user: str | None = None, max_chars: int = 
     return [Message("system", SYSTEM), Message("user", "\n\n".join(sections))]
 
 
-def judgment_from_choice(item: JudgeItem, result: ChoiceResult) -> Judgment:
+def judgment_from_choice(result: ChoiceResult) -> Judgment:
     """A beats B when its log-probability is higher; equal is a tie; no scores is a fail."""
     if result.error is not None:
-        return Judgment(item.pair_id, item.order, "fail", None, result.error, result.cost)
+        return Judgment("fail", None, result.error, result.cost)
     a, b = (result.logprobs.get(c, -math.inf) for c in CHOICES)
     if not all(math.isfinite(x) for x in (a, b)):
-        return Judgment(item.pair_id, item.order, "fail", None, f"non-finite log-probs A={a} B={b}", result.cost)
+        return Judgment("fail", None, f"non-finite log-probs A={a} B={b}", result.cost)
     p_first = 1.0 / (1.0 + math.exp(b - a))
     preferred = "first" if a > b else "second" if b > a else "tie"
-    return Judgment(item.pair_id, item.order, preferred, p_first, f"logp A={a:.4f} B={b:.4f}", result.cost)
+    return Judgment(preferred, p_first, f"logp A={a:.4f} B={b:.4f}", result.cost)

@@ -74,19 +74,20 @@ class Benchmark:
 
 @dataclass(frozen=True)
 class JudgeItem:
-    """A test pair as a method sees it: the two responses in display order, no label."""
+    """A test pair as a method sees it: the two responses in display order, and nothing that tells which
+    one was chosen (the runner also shuffles the order in which a user's items arrive)."""
 
     pair_id: str
     user_id: str
-    order: Order
     context: tuple[Message, ...]
     first: str
     second: str
 
     @staticmethod
     def from_pair(pair: PreferencePair, order: Order) -> "JudgeItem":
+        """`AB` shows the chosen response first, `BA` second."""
         first, second = (pair.chosen, pair.rejected) if order == "AB" else (pair.rejected, pair.chosen)
-        return JudgeItem(pair.pair_id, pair.user_id, order, pair.context, first, second)
+        return JudgeItem(pair.pair_id, pair.user_id, pair.context, first, second)
 
 
 @dataclass
@@ -105,8 +106,6 @@ class Cost:
 class Judgment:
     """A method's verdict on one JudgeItem. `p_first` is P(first preferred) when known."""
 
-    pair_id: str
-    order: Order
     preferred: Preferred
     p_first: float | None = None
     raw: str | None = None

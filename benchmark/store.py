@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import DataError
-from benchmark.records import Judgment, PreferencePair
+from benchmark.records import Judgment, Order, PreferencePair
 
 
-def item_record(pair: PreferencePair, judgment: Judgment) -> dict[str, Any]:
+def item_record(pair: PreferencePair, order: Order, judgment: Judgment) -> dict[str, Any]:
     """A judgment plus the label-derived fields the runner (never the method) adds."""
-    chosen_side = "first" if judgment.order == "AB" else "second"
+    chosen_side = "first" if order == "AB" else "second"
     p_chosen = None
     if judgment.p_first is not None:
-        p_chosen = judgment.p_first if judgment.order == "AB" else 1.0 - judgment.p_first
+        p_chosen = judgment.p_first if order == "AB" else 1.0 - judgment.p_first
     return {
-        "pair_id": pair.pair_id, "user_id": pair.user_id, "order": judgment.order,
+        "pair_id": pair.pair_id, "user_id": pair.user_id, "order": order,
         "preferred": judgment.preferred, "correct": judgment.preferred == chosen_side,
         "p_first": judgment.p_first, "p_chosen": p_chosen, "raw": judgment.raw, "cost": asdict(judgment.cost),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,15 +38,16 @@ def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
         yield items[start:start + size]
 
 
-def _judge_user(method: Method, split: UserSplit, state: dict, store: ItemStore, batch_size: int, bar) -> None:
+def _judge_user(method: Method, split: UserSplit, state: dict, store: ItemStore, seed: int, batch_size: int,
+                bar) -> None:
+    """Judge the user's missing items, shuffled (seeded) so that position never hints at the label."""
     pending = [(pair, order) for pair in split.test for order in ORDERS if (pair.pair_id, order) not in store]
+    random.Random(f"{seed}:{split.user_id}").shuffle(pending)
     for chunk in _chunks(pending, batch_size):
-        items = [JudgeItem.from_pair(pair, order) for pair, order in chunk]
-        judgments = method.judge(items, state)
-        got = [(j.pair_id, j.order) for j in judgments]
-        if got != [(i.pair_id, i.order) for i in items]:
+        judgments = method.judge([JudgeItem.from_pair(pair, order) for pair, order in chunk], state)
+        if len(judgments) != len(chunk):
             raise RuntimeError(f"{type(method).__name__}.judge must return one judgment per item, in order")
-        store.append(item_record(pair, j) for (pair, _), j in zip(chunk, judgments))
+        store.append(item_record(pair, order, j) for (pair, order), j in zip(chunk, judgments))
         bar.update(len(chunk))
 
 
@@ -79,7 +81,7 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
             profile = visible_profile(method, bench.profiles.get(split.user_id, UserProfile(split.user_id)))
             user = UserData(split.user_id, split.train, split.val, profile)
             state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(user))
-            _judge_user(method, split, state, store, settings.batch_size, bar)
+            _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
 
     items = items_frame(store.records[k] for k in expected)
     per_user = per_user_table(items, settings.bootstrap, settings.seed)

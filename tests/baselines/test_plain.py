@@ -8,7 +8,7 @@ from benchmark.records import JudgeItem, Message
 from benchmark.runner.run import run
 from tests.conftest import make_config
 
-ITEM = JudgeItem("p1", "u1", "AB", (Message("user", "Name a cat?"),), "Miso.", "Luna.")
+ITEM = JudgeItem("p1", "u1", (Message("user", "Name a cat?"),), "Miso.", "Luna.")
 
 
 def test_prompt_holds_conversation_and_both_responses_in_order():
@@ -31,7 +31,7 @@ def test_clip_bounds_long_responses():
     ({"A": -1.0, "B": -1.0}, None, "tie"), ({}, "too long", "fail"), ({"A": float("nan"), "B": -1}, None, "fail"),
 ])
 def test_judgment_from_logprobs(logprobs, error, preferred):
-    j = judgment_from_choice(ITEM, ChoiceResult(logprobs, error=error))
+    j = judgment_from_choice(ChoiceResult(logprobs, error=error))
     assert j.preferred == preferred
     if preferred in ("first", "second", "tie"):
         assert 0 < j.p_first < 1

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from benchmark.errors import ConfigError, RunError
+from benchmark.methods import Method, register_method
 from benchmark.models import Models
+from benchmark.records import Judgment
 from benchmark.runner.run import run
 
 
@@ -117,3 +119,24 @@ def test_test_labels_never_reach_the_method(quick, tmp_path):
             assert json.loads(state.read_text())["state"] == \
                 json.loads((run_dir(bad_cfg) / "fit" / state.name).read_text())["state"]
         assert clean.summary["micro_accuracy"] + bad.summary["micro_accuracy"] == pytest.approx(1.0)
+
+
+@register_method("position_cheat")
+class PositionCheat(Method):
+    """Says 'first' for the first item of a pair it sees and 'second' for the other: perfect if the
+    chosen-first item always came first."""
+
+    def judge(self, items, state):
+        seen = state.setdefault("seen", set())
+        out = []
+        for item in items:
+            out.append(Judgment("second" if item.pair_id in seen else "first"))
+            seen.add(item.pair_id)
+        return out
+
+
+def test_item_position_does_not_reveal_the_label(quick):
+    cfg = quick("backend=mock", "method=longer", "method.kind=position_cheat", "method.name=cheat",
+                "~method.params.shorter", "split.max_users=60")
+    result = run(cfg, run_dir(cfg))
+    assert 0.35 < result.summary["micro_accuracy"] < 0.65
