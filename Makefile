@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-fast leaderboard
+.PHONY: setup demo test test-fast leaderboard regress regress-record
 
 setup:            ## install prbench, its stack and the offline models
 	bash scripts/setup.sh
@@ -14,3 +14,16 @@ test-fast:        ## skip the tests that run real models
 
 leaderboard:      ## rebuild results/leaderboard.{csv,md} from every run under results/runs
 	prbench-leaderboard
+
+GATE_METHODS = reward_model reward_model_personal longer
+GATE_RUNS = $(foreach m,$(GATE_METHODS),results/regress/runs/demo/$(m))
+
+regress: setup    ## accuracy gate: the fast CPU methods on the demo vs results/baselines/demo.json
+	rm -rf results/regress
+	prbench -m method=$(shell echo $(GATE_METHODS) | tr ' ' ',') logger=none results_dir=results/regress
+	prbench-regress --baseline results/baselines/demo.json --run $(GATE_RUNS)
+
+regress-record: setup  ## re-record the gate's baseline (commit the result, say why)
+	rm -rf results/regress
+	prbench -m method=$(shell echo $(GATE_METHODS) | tr ' ' ',') logger=none results_dir=results/regress
+	prbench-regress --baseline results/baselines/demo.json --run $(GATE_RUNS) --write

@@ -9,6 +9,8 @@ from benchmark.records import JudgeItem, Judgment
 
 @register_method("longer")
 class PreferLonger(Method):
+    model_label = "none"
+
     class Params(Section):
         shorter: bool = False  # prefer the shorter one instead
 

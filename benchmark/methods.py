@@ -38,6 +38,7 @@ class Method(ABC):
 
     Params: ClassVar[type[Section]] = NoParams
     reads_oracle: ClassVar[bool] = False  # only oracle variants may read UserProfile.persona_truth
+    item_meta: ClassVar[tuple[str, ...]] = ()  # label-free pair meta keys copied into JudgeItem.extras
 
     def __init__(self, params: Section, models: Models):
         self.params, self.models = params, models

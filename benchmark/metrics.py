@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark.stats import percentile_ci
+
 PER_USER_COLUMNS = ["user_id", "n_test", "n_judgments", "accuracy", "ci_low", "ci_high", "failures", "ties",
                     "order_consistency", "soft_accuracy", "calls", "prompt_tokens", "completion_tokens", "seconds"]
 
@@ -34,11 +36,6 @@ def _pair_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"correct": correct, "consistent": consistent}).reset_index()
 
 
-def _percentile_ci(samples: np.ndarray) -> tuple[float, float]:
-    low, high = np.percentile(samples, [2.5, 97.5])
-    return float(low), float(high)
-
-
 def per_user_table(df: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Accuracy per user with a CI from resampling that user's pairs (both orders stay together)."""
     rng = np.random.default_rng(seed)
@@ -48,7 +45,7 @@ def per_user_table(df: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.Da
         user_pairs = pairs[pairs["user_id"] == user_id]
         per_pair = user_pairs["correct"].to_numpy() / 2.0
         draws = per_pair[rng.integers(0, len(per_pair), (n_boot, len(per_pair)))].mean(axis=1)
-        low, high = _percentile_ci(draws)
+        low, high = percentile_ci(draws)
         rows.append({
             "user_id": user_id, "n_test": len(user_pairs), "n_judgments": len(group),
             "accuracy": float(group["correct"].mean()), "ci_low": low, "ci_high": high,
@@ -67,7 +64,7 @@ def user_bootstrap(correct: np.ndarray, count: np.ndarray, n_boot: int, seed: in
     idx = rng.integers(0, len(correct), (n_boot, len(correct)))
     micro = correct[idx].sum(axis=1) / count[idx].sum(axis=1)
     macro = (correct / count)[idx].mean(axis=1)
-    return {"micro": _percentile_ci(micro), "macro": _percentile_ci(macro)}
+    return {"micro": percentile_ci(micro), "macro": percentile_ci(macro)}
 
 
 def summarize(df: pd.DataFrame, per_user: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
@@ -87,17 +84,3 @@ def summarize(df: pd.DataFrame, per_user: pd.DataFrame, n_boot: int = 1000, seed
         "seconds_per_judgment": float(df["seconds"].sum() / n) if n else 0.0,
     }
 
-
-def paired_user_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 1000,
-                           seed: int = 0) -> dict[str, Any]:
-    """Macro accuracy of `a` minus `b` (per-user tables of two runs on the same users), with a CI from
-    resampling users jointly for both runs."""
-    joined = a.set_index("user_id")["accuracy"].to_frame("a").join(
-        b.set_index("user_id")["accuracy"].to_frame("b"), how="outer")
-    if joined.isna().any().any():
-        raise ValueError("the two runs cover different users; compare runs on the same item set")
-    diff = (joined["a"] - joined["b"]).to_numpy()
-    rng = np.random.default_rng(seed)
-    draws = diff[rng.integers(0, len(diff), (n_boot, len(diff)))].mean(axis=1)
-    return {"difference": float(diff.mean()), "ci": list(_percentile_ci(draws)),
-            "wins": int((diff > 0).sum()), "losses": int((diff < 0).sum()), "ties": int((diff == 0).sum())}

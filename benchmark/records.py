@@ -82,12 +82,14 @@ class JudgeItem:
     context: tuple[Message, ...]
     first: str
     second: str
+    extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # label-free meta only
 
     @staticmethod
-    def from_pair(pair: PreferencePair, order: Order) -> "JudgeItem":
+    def from_pair(pair: PreferencePair, order: Order, extra_keys: tuple[str, ...] = ()) -> "JudgeItem":
         """`AB` shows the chosen response first, `BA` second."""
         first, second = (pair.chosen, pair.rejected) if order == "AB" else (pair.rejected, pair.chosen)
-        return JudgeItem(pair.pair_id, pair.user_id, pair.context, first, second)
+        extras = {k: pair.meta[k] for k in extra_keys if k in pair.meta}
+        return JudgeItem(pair.pair_id, pair.user_id, pair.context, first, second, extras)
 
 
 @dataclass

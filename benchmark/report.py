@@ -10,26 +10,27 @@ from typing import Any
 import pandas as pd
 from hydra.experimental.callback import Callback
 
+REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "personalrewardbench.csv"
 LEADERBOARD_COLUMNS = ["data", "method", "model", "macro", "macro_ci", "micro", "micro_ci", "failure_rate",
                        "tie_rate", "order_consistency", "n_users", "n_judgments", "seconds_per_judgment", "run"]
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     return f"{100 * x:.2f}"
 
 
-def _ci(ci: list[float]) -> str:
-    return f"[{_pct(ci[0])}, {_pct(ci[1])}]"
+def pct_ci(ci: list[float]) -> str:
+    return f"[{pct(ci[0])}, {pct(ci[1])}]"
 
 
 def format_summary(s: dict[str, Any]) -> str:
     return "\n".join([
         f"== {s['method']} on {s['data']} ({s['model']}) ==",
-        f"  macro accuracy {_pct(s['macro_accuracy'])}  95% CI {_ci(s['macro_ci'])}  (users resampled)",
-        f"  micro accuracy {_pct(s['micro_accuracy'])}  95% CI {_ci(s['micro_ci'])}",
+        f"  macro accuracy {pct(s['macro_accuracy'])}  95% CI {pct_ci(s['macro_ci'])}  (users resampled)",
+        f"  micro accuracy {pct(s['micro_accuracy'])}  95% CI {pct_ci(s['micro_ci'])}",
         f"  {s['n_users']} users, {s['n_pairs']} pairs, {s['n_judgments']} judgments; "
-        f"failures {s['failures']} ({_pct(s['failure_rate'])}%), ties {s['ties']}, "
-        f"order consistency {_pct(s['order_consistency'])}%",
+        f"failures {s['failures']} ({pct(s['failure_rate'])}%), ties {s['ties']}, "
+        f"order consistency {pct(s['order_consistency'])}%",
         f"  cost: {int(s['cost']['calls'])} calls, {int(s['cost']['prompt_tokens'])} prompt tokens, "
         f"{s['cost']['seconds']:.1f} s judging, {s['fit_seconds']:.1f} s fitting",
     ])
@@ -41,8 +42,8 @@ def collect_runs(runs_dir: Path) -> pd.DataFrame:
         s = json.loads(path.read_text(encoding="utf-8"))
         rows.append({
             "data": s["data"], "method": s["method"], "model": s["model"],
-            "macro": s["macro_accuracy"], "macro_ci": _ci(s["macro_ci"]),
-            "micro": s["micro_accuracy"], "micro_ci": _ci(s["micro_ci"]),
+            "macro": s["macro_accuracy"], "macro_ci": pct_ci(s["macro_ci"]),
+            "micro": s["micro_accuracy"], "micro_ci": pct_ci(s["micro_ci"]),
             "failure_rate": s["failure_rate"], "tie_rate": s["tie_rate"],
             "order_consistency": s["order_consistency"], "n_users": s["n_users"],
             "n_judgments": s["n_judgments"], "seconds_per_judgment": s["seconds_per_judgment"],
@@ -53,14 +54,37 @@ def collect_runs(runs_dir: Path) -> pd.DataFrame:
 
 
 def to_markdown(df: pd.DataFrame) -> str:
+    header = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def format_leaderboard(df: pd.DataFrame) -> str:
     shown = df.copy()
     for col in ("macro", "micro", "failure_rate", "tie_rate", "order_consistency"):
-        shown[col] = shown[col].map(_pct)
+        shown[col] = shown[col].map(pct)
     shown["seconds_per_judgment"] = shown["seconds_per_judgment"].map(lambda x: f"{x:.3f}")
-    header = "| " + " | ".join(shown.columns) + " |"
-    rule = "|" + "|".join("---" for _ in shown.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(index=False)]
-    return "\n".join([header, rule, *body]) + "\n"
+    return to_markdown(shown)
+
+
+def against_reference(board: pd.DataFrame, reference: Path = REFERENCE) -> pd.DataFrame:
+    """Each published number beside our run of the same data, method and model, if there is one."""
+    if not reference.exists():
+        return pd.DataFrame()
+    ref = pd.read_csv(reference)
+    ours = board.rename(columns={"method": "prbench_method"})[["data", "prbench_method", "model", "micro",
+                                                                "micro_ci"]]
+    joined = ref.merge(ours, on=["data", "prbench_method", "model"], how="left")
+    rows = []
+    for r in joined.itertuples(index=False):
+        ran = not pd.isna(r.micro)
+        low, high = (float(x) for x in r.micro_ci.strip("[]").split(", ")) if ran else (None, None)
+        rows.append({"source": r.source, "data": r.data, "model": r.model, "method": r.method,
+                     "published": f"{r.accuracy:.2f}", "ours (micro)": pct(r.micro) if ran else "not run",
+                     "difference": f"{100 * r.micro - r.accuracy:+.2f}" if ran else "",
+                     "published inside our CI": ("yes" if low <= r.accuracy <= high else "no") if ran else ""})
+    return pd.DataFrame(rows)
 
 
 def write_leaderboard(runs_dir: Path, out_dir: Path) -> pd.DataFrame:
@@ -70,7 +94,8 @@ def write_leaderboard(runs_dir: Path, out_dir: Path) -> pd.DataFrame:
     df.to_csv(out_dir / "leaderboard.csv", index=False)
     (out_dir / "leaderboard.md").write_text(
         "# Leaderboard\n\nAccuracy in % under the both-orders protocol; 95% CIs resample users.\n\n"
-        + to_markdown(df), encoding="utf-8")
+        + format_leaderboard(df) + "\n## Against published numbers\n\n" + to_markdown(against_reference(df)),
+        encoding="utf-8")
     return df
 
 
@@ -78,9 +103,12 @@ class LeaderboardCallback(Callback):
     """After a sweep (`prbench -m ...`), print the leaderboard of the runs it made and update results/."""
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        from benchmark.sweep_report import write_report
+
         runs_dir = Path(config.hydra.sweep.dir)
         df = write_leaderboard(runs_dir, Path(config.results_dir))
-        print("\n" + to_markdown(df.drop(columns=["run"])))
+        report = write_report(runs_dir, Path(config.results_dir) / "report")
+        print("\n" + format_leaderboard(df.drop(columns=["run"])) + f"\nreport: {report}")
 
 
 def leaderboard_main() -> None:
@@ -89,4 +117,4 @@ def leaderboard_main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results"), help="where the leaderboard files go")
     args = parser.parse_args()
     df = write_leaderboard(args.runs, args.out)
-    print(to_markdown(df.drop(columns=["run"])))
+    print(format_leaderboard(df.drop(columns=["run"])))

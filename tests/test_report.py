@@ -28,3 +28,29 @@ def test_leaderboard_sorts_by_macro_accuracy(tmp_path):
 def test_summary_text_reports_failures_and_cis():
     text = format_summary(summary("x", 0.6))
     assert "macro accuracy 60.00  95% CI [50.00, 70.00]" in text and "failures 0" in text
+
+
+def test_sweep_report_with_reference(quick, tmp_path):
+    from pathlib import Path
+
+    from benchmark.report import against_reference, collect_runs
+    from benchmark.runner.run import run
+    from benchmark.sweep_report import write_report
+
+    for method in ("longer", "reward_model"):
+        cfg = quick(f"method={method}")
+        run(cfg, Path(cfg.results_dir) / "runs" / cfg.run_name)
+    runs = Path(quick().results_dir) / "runs"
+    report = write_report(runs, tmp_path / "report")
+    text = report.read_text()
+    assert "## Leaderboard" in text and "| demo | longer | none |" in text and "## Failures and cost" in text
+    for name in ("report.html", "per_user_accuracy.png", "accuracy_vs_train_pairs.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 500, name
+    # a run that matches a published row is put beside it
+    board = collect_runs(runs)
+    board.loc[0, ["data", "method", "model"]] = ["prism", "plain", "meta-llama/Llama-3.1-8B-Instruct"]
+    board.loc[0, ["micro", "micro_ci"]] = [0.53, "[50.00, 56.00]"]
+    ref = against_reference(board)
+    row = ref[(ref["data"] == "prism") & (ref["method"] == "Default") & (ref["model"].str.contains("8B"))].iloc[0]
+    assert (row["published"], row["ours (micro)"], row["difference"], row["published inside our CI"]) == \
+        ("52.04", "53.00", "+0.96", "yes")

@@ -25,7 +25,7 @@ def test_offline_run_folder_holds_the_results(quick, monkeypatch):
         assert key in records, key
     (table,) = offline.glob("files/media/table/per_user_*.table.json")
     data = json.loads(table.read_text())
-    assert data["columns"][:4] == ["user_id", "n_test", "n_judgments", "accuracy"]
+    assert data["columns"][:4] == ["user_id", "n_train", "n_val", "n_test"]
     assert len(data["data"]) == result.summary["n_users"] and data["data"][0][0].startswith("demo_user_")
     for path in result_dir.rglob("*"):
         if path.is_file():

@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from benchmark.config import DataConfig
+from benchmark.data.stored_judges import stored_picks
 from benchmark.data.sources import read_hub, read_jsonl, read_local
 from benchmark.data.validate import parse_pairs
 from benchmark.errors import DataError
@@ -49,7 +50,8 @@ def load_demo(cfg: DataConfig) -> Benchmark:
 def load_personalrewardbench(cfg: DataConfig) -> Benchmark:
     """The published PersonalRewardBench sets: every HF split, the per-pair `split` column kept.
 
-    Columns beyond the core ones (scores, `prediction_*` judge outputs, filter verdicts) go to `meta`.
+    Columns beyond the core ones (scores, `prediction_*` judge outputs, filter verdicts) go to `meta`, and
+    the stored judge outputs also, label-free, to `meta["stored_picks"]` (see stored_judges.py).
     """
     if cfg.path:
         rows, source = read_local(cfg.path), cfg.path
@@ -57,4 +59,7 @@ def load_personalrewardbench(cfg: DataConfig) -> Benchmark:
         rows, source = read_hub(cfg.hub_id, cfg.revision), cfg.hub_id
     else:
         raise DataError(f"data '{cfg.name}' needs data.path (local copy) or data.hub_id")
-    return Benchmark(cfg.name, parse_pairs(rows, source=source, source_tag=cfg.name))
+    pairs = parse_pairs(rows, source=source, source_tag=cfg.name)
+    for pair in pairs:
+        pair.meta["stored_picks"] = stored_picks(pair.chosen, pair.rejected, pair.meta)
+    return Benchmark(cfg.name, pairs)

@@ -44,7 +44,7 @@ def _judge_user(method: Method, split: UserSplit, state: dict, store: ItemStore,
     pending = [(pair, order) for pair in split.test for order in ORDERS if (pair.pair_id, order) not in store]
     random.Random(f"{seed}:{split.user_id}").shuffle(pending)
     for chunk in _chunks(pending, batch_size):
-        judgments = method.judge([JudgeItem.from_pair(pair, order) for pair, order in chunk], state)
+        judgments = method.judge([JudgeItem.from_pair(pair, order, method.item_meta) for pair, order in chunk], state)
         if len(judgments) != len(chunk):
             raise RuntimeError(f"{type(method).__name__}.judge must return one judgment per item, in order")
         store.append(item_record(pair, order, j) for (pair, order), j in zip(chunk, judgments))
@@ -86,6 +86,9 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     items = items_frame(store.records[k] for k in expected)
     per_user = per_user_table(items, settings.bootstrap, settings.seed)
     per_user.insert(per_user.columns.get_loc("seconds") + 1, "fit_seconds", per_user["user_id"].map(fit_seconds))
+    sizes = {s.user_id: (len(s.train), len(s.val)) for s in splits}
+    per_user.insert(1, "n_train", per_user["user_id"].map(lambda u: sizes[u][0]))
+    per_user.insert(2, "n_val", per_user["user_id"].map(lambda u: sizes[u][1]))
     summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
                "fit_seconds": float(sum(fit_seconds.values()))}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmark.metrics import paired_user_difference
+from benchmark.stats import paired_user_difference
 from benchmark.runner.run import run
 from tests.conftest import make_config
 

@@ -26,7 +26,9 @@ def test_outputs(quick):
     items = [json.loads(line) for line in (folder / "items.jsonl").read_text().splitlines()]
     assert len(items) == 6 * 4 * 2 and {i["order"] for i in items} == {"AB", "BA"}
     per_user = pd.read_csv(folder / "per_user.csv")
-    assert list(per_user.columns[:6]) == ["user_id", "n_test", "n_judgments", "accuracy", "ci_low", "ci_high"]
+    assert list(per_user.columns[:8]) == ["user_id", "n_train", "n_val", "n_test", "n_judgments", "accuracy",
+                                          "ci_low", "ci_high"]
+    assert (per_user["n_train"] == 12).all() and (per_user["n_val"] == 4).all()
     assert len(per_user) == 6 and (per_user["n_judgments"] == 8).all()
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["n_judgments"] == 48 and summary["method"] == "plain"

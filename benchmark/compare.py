@@ -1,0 +1,120 @@
+"""Compare runs on the same items: user-clustered CIs, paired differences, p-values with Holm correction.
+
+    prbench-compare results/runs/demo/reward_model results/runs/demo/reward_model_personal [--out DIR]
+
+The first run is the reference; every other run is compared with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.errors import PrbenchError
+from benchmark.report import pct, pct_ci, to_markdown
+from benchmark.stats import holm, paired_user_difference
+from benchmark.store import ItemStore
+
+
+@dataclass(frozen=True)
+class Run:
+    folder: Path
+    summary: dict
+    per_user: pd.DataFrame
+    items: frozenset[tuple[str, str]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.summary['method']} ({self.summary['model']})"
+
+    @staticmethod
+    def load(folder: Path) -> "Run":
+        folder = Path(folder)
+        if not (folder / "summary.json").exists():
+            raise PrbenchError(f"{folder} holds no finished run (no summary.json); finish it with resume=true")
+        return Run(folder, json.loads((folder / "summary.json").read_text()),
+                   pd.read_csv(folder / "per_user.csv", dtype={"user_id": str}),
+                   frozenset(ItemStore(folder / "items.jsonl").records))
+
+
+def check_same_items(runs: list[Run]) -> None:
+    reference = runs[0]
+    for run in runs[1:]:
+        if run.items != reference.items:
+            only_ref, only_run = len(reference.items - run.items), len(run.items - reference.items)
+            raise PrbenchError(
+                f"runs judged different items: {reference.folder} has {only_ref} items that {run.folder} lacks, "
+                f"and {only_run} the other way; compare runs on the same data, split and users")
+
+
+def compare(runs: list[Run], n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    if len(runs) < 2:
+        raise PrbenchError("compare needs at least two runs")
+    check_same_items(runs)
+    reference = runs[0]
+    rows = [{"method": reference.label, "macro": reference.summary["macro_accuracy"],
+             "macro_ci": pct_ci(reference.summary["macro_ci"]), "difference": None, "difference_ci": "",
+             "p_value": None, "p_holm": None, "wins": "", "losses": "", "ties": ""}]
+    for run in runs[1:]:
+        d = paired_user_difference(run.per_user, reference.per_user, n_boot=n_boot, seed=seed)
+        rows.append({"method": run.label, "macro": run.summary["macro_accuracy"],
+                     "macro_ci": pct_ci(run.summary["macro_ci"]), "difference": d["difference"],
+                     "difference_ci": pct_ci(d["ci"]), "p_value": d["p_value"], "p_holm": None,
+                     "wins": d["wins"], "losses": d["losses"], "ties": d["ties"]})
+    table = pd.DataFrame(rows)
+    table.loc[1:, "p_holm"] = holm(table["p_value"].iloc[1:].tolist())
+    return table
+
+
+def format_table(table: pd.DataFrame) -> str:
+    shown = table.copy()
+    shown["macro"] = shown["macro"].map(pct)
+    shown["difference"] = shown["difference"].map(lambda x: "reference" if pd.isna(x) else f"{100 * x:+.2f}")
+    for col in ("p_value", "p_holm"):
+        shown[col] = shown[col].map(lambda x: "" if pd.isna(x) else f"{x:.4f}")
+    return to_markdown(shown)
+
+
+def plot(table: pd.DataFrame, runs: list[Run], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(runs) + 1.5))
+    for i, run in enumerate(runs):
+        low, high = run.summary["macro_ci"]
+        acc = run.summary["macro_accuracy"]
+        ax.errorbar(100 * acc, i, xerr=[[100 * (acc - low)], [100 * (high - acc)]], fmt="o", capsize=4)
+    ax.axvline(50, color="grey", lw=0.8, ls="--")
+    ax.set_yticks(range(len(runs)), [r.label for r in runs])
+    ax.invert_yaxis()
+    ax.set_xlabel("macro accuracy, % (95% CI, users resampled)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders; the first is the reference")
+    parser.add_argument("--out", type=Path, default=None, help="write compare.{md,csv,png} here")
+    parser.add_argument("--bootstrap", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    try:
+        runs = [Run.load(folder) for folder in args.runs]
+        table = compare(runs, args.bootstrap, args.seed)
+    except PrbenchError as error:
+        raise SystemExit(f"prbench-compare: error: {error}") from None
+    text = format_table(table)
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "compare.md").write_text(text)
+        table.to_csv(args.out / "compare.csv", index=False)
+        plot(table, runs, args.out / "compare.png")

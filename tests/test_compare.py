@@ -1,0 +1,48 @@
+"""Comparing runs: refuses different item sets; reports paired differences with Holm-corrected p-values."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmark.compare import Run, compare, format_table
+from benchmark.errors import PrbenchError
+from benchmark.runner.run import run
+
+
+@pytest.fixture
+def runs(quick):
+    folders = {}
+    for overrides in (["method=longer"], ["method=longer", "method.params.shorter=true", "method.name=shorter"],
+                      ["method=plain", "backend=mock"]):
+        cfg = quick(*overrides)
+        folders[cfg.method.name] = run(cfg, Path(cfg.results_dir) / "runs" / cfg.run_name).folder
+    return folders
+
+
+def test_compare_table(runs):
+    table = compare([Run.load(runs[m]) for m in ("longer", "shorter", "plain")], n_boot=500)
+    assert table["method"].tolist() == ["longer (none)", "shorter (none)", "plain (smollm2)"]
+    longer, shorter = table.iloc[0], table.iloc[1]
+    assert shorter["difference"] == pytest.approx(shorter["macro"] - longer["macro"])
+    assert all(table["p_holm"].iloc[1:] >= table["p_value"].iloc[1:])
+    assert shorter["wins"] + shorter["losses"] + shorter["ties"] == 6
+    assert "reference" in format_table(table)
+
+
+def test_compare_refuses_different_items(runs, quick):
+    cfg = quick("method=longer", "split.max_users=5", "run_name=fewer")
+    fewer = run(cfg, Path(cfg.results_dir) / "runs" / "fewer").folder
+    with pytest.raises(PrbenchError, match="different items"):
+        compare([Run.load(runs["longer"]), Run.load(fewer)])
+
+
+def test_compare_cli_writes_table_and_plot(runs, tmp_path):
+    out = tmp_path / "cmp"
+    result = subprocess.run([sys.executable, "-c", "from benchmark.compare import main; main()",
+                             str(runs["longer"]), str(runs["shorter"]), "--out", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "| method |" in result.stdout
+    assert (out / "compare.png").stat().st_size > 1000 and (out / "compare.csv").exists()
