@@ -6,7 +6,7 @@ import re
 from typing import Any, Literal, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from benchmark.errors import ConfigError
 
@@ -18,15 +18,19 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def parse_section(model: type[T], node: Any, key: str) -> T:
-    """Validate one config section; a wrong type or unknown key raises ConfigError naming `key.field`."""
+def parse_section(model: Any, node: Any, key: str) -> Any:
+    """Validate one config section (a model, or a union of them); a wrong type or unknown key raises
+    ConfigError naming `key.field`."""
     data = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node or {})
     try:
-        return model.model_validate(data)
+        return TypeAdapter(model).validate_python(data)
     except ValidationError as error:
         lines = []
         for problem in error.errors():
-            dotted = ".".join(part for part in [key, *(str(p) for p in problem["loc"])] if part)
+            loc = problem["loc"]
+            if loc and loc[0] == data.get("kind"):  # a union picked by `kind` names the member first
+                loc = loc[1:]
+            dotted = ".".join(part for part in [key, *(str(p) for p in loc)] if part)
             shown = "input" in problem and not isinstance(problem["input"], dict) and not SECRET_KEY.search(dotted)
             got = f" (got {problem['input']!r})" if shown else ""
             lines.append(f"config {dotted}: {problem['msg']}{got}")

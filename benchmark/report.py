@@ -33,6 +33,9 @@ def format_summary(s: dict[str, Any]) -> str:
         f"order consistency {pct(s['order_consistency'])}%",
         f"  cost: {int(s['cost']['calls'])} calls, {int(s['cost']['prompt_tokens'])} prompt tokens, "
         f"{s['cost']['seconds']:.1f} s judging, {s['fit_seconds']:.1f} s fitting",
+        *([f"  model layer: {int(u['calls'])} calls sent, {int(u['failures'])} failed, {int(u['retries'])} "
+           f"retries; cache {int(u['cache_hits'])} hits / {int(u['cache_misses'])} misses"]
+          if (u := s.get("model_usage")) else []),
     ])
 
 

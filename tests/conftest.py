@@ -47,5 +47,6 @@ def pair_row(i: int, user: str = "u1", split: str | None = None, **changes) -> d
 def quick(tmp_path):
     """Config overrides for a fast offline run in a temporary results folder."""
     def build(*overrides: str) -> DictConfig:
-        return make_config("logger=none", "split.max_users=6", f"results_dir={tmp_path}", *overrides)
+        return make_config("logger=none", "split.max_users=6", "cache.mode=off", f"results_dir={tmp_path}",
+                           *overrides)
     return build

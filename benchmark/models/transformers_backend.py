@@ -12,7 +12,8 @@ from benchmark.records import Cost
 
 class TransformersChat(ChatModel):
     def __init__(self, model: str, dtype: str = "bfloat16", batch_size: int = 8,
-                 max_prompt_tokens: int = 2048, device: str = "cpu", threads: int | None = None):
+                 max_prompt_tokens: int = 2048, device: str = "cpu", threads: int | None = None,
+                 revision: str | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -20,11 +21,12 @@ class TransformersChat(ChatModel):
             torch.set_num_threads(threads)
         self.name = model
         path = resolve_model(model)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer = AutoTokenizer.from_pretrained(path, revision=revision)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype),
+                                                          revision=revision).to(device).eval()
         self.batch_size, self.max_prompt_tokens, self.device = batch_size, max_prompt_tokens, device
         self._torch = torch
 
@@ -97,3 +99,17 @@ class TransformersChat(ChatModel):
                     text = text.split(stop)[0]
                 results[i] = Generation(text, Cost(1, len(encoded[i]), len(new), share))
         return results
+
+    def top_logprobs(self, chats: Sequence[Chat], k: int) -> list[list[tuple[str, float]]]:
+        """The k most likely next tokens after each chat's assistant prompt (for the OpenAI-style server)."""
+        encoded = [self._encode(c) for c in chats]
+        out: list[list[tuple[str, float]]] = [[] for _ in chats]
+        for batch in self._batches(encoded):
+            ids, mask = self._pad([encoded[i] for i in batch])
+            with self._torch.inference_mode():
+                logits = self.model(input_ids=ids, attention_mask=mask, logits_to_keep=1).logits[:, -1]
+            values, indices = logits.float().log_softmax(-1).topk(k)
+            for row, i in enumerate(batch):
+                out[i] = [(self.tokenizer.decode([t]), float(v)) for t, v in zip(indices[row].tolist(),
+                                                                                 values[row].tolist())]
+        return out

@@ -51,13 +51,18 @@ def _judge_user(method: Method, split: UserSplit, state: dict, store: ItemStore,
         bar.update(len(chunk))
 
 
+def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What the model layer did between two usage snapshots (calls, tokens, cache hits...)."""
+    return {k: v - before.get(k, 0) for k, v in after.items()}
+
+
 def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     config = scrub({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"})
     settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
     data_cfg = parse_section(DataConfig, cfg.data, "data")
     split_cfg = parse_section(SplitConfig, cfg.split, "split")
     logger_cfg = parse_section(LoggerConfig, cfg.logger, "logger")
-    models = Models(cfg.backend, cfg.model)
+    models = Models(cfg.backend, cfg.model, cfg.get("cache"))
     method_cfg, method = build_method(cfg.method, models)
 
     folder = RunFolder(run_dir)
@@ -69,29 +74,35 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     splits = split_benchmark(bench, split_cfg)
     print(f"[prbench] {bench.name}: {summarize_splits(splits)}")
 
+    usage_start = models.usage()
     shared, _ = folder.state("_shared", lambda: method.setup([p for s in splits for p in s.train + s.val]))
     method.restore(shared)
     store = ItemStore(folder.items)
     expected = [(p.pair_id, o) for s in splits for p in s.test for o in ORDERS]
     fit_seconds: dict[str, float] = {}
+    fit_calls: dict[str, dict[str, float]] = {}
     with tqdm(total=len(expected), initial=sum(k in store for k in expected), unit="judgment",
               desc=f"{method_cfg.name} on {bench.name}") as bar:
         for split in splits:
             bar.set_postfix_str(split.user_id)
             profile = visible_profile(method, bench.profiles.get(split.user_id, UserProfile(split.user_id)))
             user = UserData(split.user_id, split.train, split.val, profile)
+            before = models.usage()
             state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(user))
+            fit_calls[split.user_id] = _delta(before, models.usage())
             _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
 
     items = items_frame(store.records[k] for k in expected)
     per_user = per_user_table(items, settings.bootstrap, settings.seed)
     per_user.insert(per_user.columns.get_loc("seconds") + 1, "fit_seconds", per_user["user_id"].map(fit_seconds))
+    for key in ("calls", "prompt_tokens"):
+        per_user[f"fit_{key}"] = per_user["user_id"].map(lambda u: fit_calls.get(u, {}).get(key, 0))
     sizes = {s.user_id: (len(s.train), len(s.val)) for s in splits}
     per_user.insert(1, "n_train", per_user["user_id"].map(lambda u: sizes[u][0]))
     per_user.insert(2, "n_val", per_user["user_id"].map(lambda u: sizes[u][1]))
     summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
-               "fit_seconds": float(sum(fit_seconds.values()))}
+               "fit_seconds": float(sum(fit_seconds.values())), "model_usage": _delta(usage_start, models.usage())}
     per_user.to_csv(run_dir / "per_user.csv", index=False)
     write_json(run_dir / "summary.json", summary)
     print(format_summary(summary))

@@ -25,7 +25,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
 
 
 def test_sweep_writes_a_leaderboard(tmp_path):
-    result = prbench("-m", "method=plain,longer", "backend=mock", "logger=none", "split.max_users=4",
+    result = prbench("-m", "method=plain,longer", "backend=mock", "logger=none", "split.max_users=4", "cache.mode=off",
                      f"results_dir={tmp_path}")
     assert result.returncode == 0, result.stderr
     board = (tmp_path / "leaderboard.md").read_text()

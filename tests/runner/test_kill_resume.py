@@ -13,7 +13,7 @@ TIMING = ["seconds", "fit_seconds"]  # wall-clock columns legitimately differ be
 
 def prbench(tmp_path, *args):
     cmd = [sys.executable, "-m", "benchmark.runner.main", "backend=mock", "backend.latency_s=0.03",
-           "logger=none", "split.max_users=10", f"results_dir={tmp_path}", *args]
+           "logger=none", "cache.mode=off", "split.max_users=10", f"results_dir={tmp_path}", *args]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "HYDRA_FULL_ERROR": "1"})
 

@@ -78,7 +78,7 @@ def test_resume_judges_only_missing_items(quick):
     lines = (folder / "items.jsonl").read_text().splitlines()
     (folder / "items.jsonl").write_text("\n".join(lines[:20]) + "\n")
     (folder / "summary.json").unlink()
-    chat = Models(cfg.backend, cfg.model).chat()  # the same cached instance the run uses
+    chat = Models(cfg.backend, cfg.model, cfg.cache).chat().inner  # the instance the run uses
     seen_before = len(chat.seen)
     resumed = run(quick("backend=mock", "resume=true"), folder)
     assert len(chat.seen) - seen_before == 48 - 20
@@ -110,7 +110,7 @@ def test_test_labels_never_reach_the_method(quick, tmp_path):
     for method in ("plain", "reward_model_personal"):
         clean_cfg = quick("backend=mock", f"method={method}", f"run_name=clean-{method}")
         bad_cfg = quick("backend=mock", f"method={method}", f"run_name=bad-{method}", f"data.path={poisoned}")
-        chat = Models(clean_cfg.backend, clean_cfg.model).chat()
+        chat = Models(clean_cfg.backend, clean_cfg.model, clean_cfg.cache).chat().inner
         chat.seen.clear()
         clean = run(clean_cfg, run_dir(clean_cfg))
         seen_clean = sorted(map(repr, chat.seen))

@@ -1,0 +1,163 @@
+"""The one layer around every backend: request cache, usage meter, retries, bounded concurrency.
+
+Methods never see it: `Models.chat()` hands them a backend already wrapped in `ModelLayer`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
+from benchmark.records import Cost
+
+T = TypeVar("T")
+CacheMode = Literal["off", "read", "write"]
+
+
+class TransientError(Exception):
+    """A failure worth retrying: HTTP 429 / 5xx, a timeout, a malformed response."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    backoff_s: float = 0.5
+    max_backoff_s: float = 20.0
+
+    def call(self, fn: Callable[[], T], on_retry: Callable[[Exception], None] = lambda e: None) -> T:
+        """Run `fn`, retrying transient errors with jittered exponential backoff; re-raise the last one."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return fn()
+            except TransientError as error:
+                if attempt == self.max_attempts:
+                    raise
+                on_retry(error)
+                delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+                time.sleep(delay * (0.5 + random.random() / 2))
+        raise AssertionError("unreachable")
+
+
+def run_concurrently(fn: Callable[[T], Any], items: Sequence[T], max_concurrency: int) -> list[Any]:
+    if max_concurrency <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(max_concurrency, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+class RequestCache:
+    """SQLite store of model answers. `read` serves hits and stores nothing; `write` also stores misses."""
+
+    def __init__(self, path: Path, mode: CacheMode = "write"):
+        self.mode, self.hits, self.misses = mode, 0, 0
+        self._lock = threading.Lock()
+        self._db = None
+        if mode != "off":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    @staticmethod
+    def key(request: dict[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if self._db is None:
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
+            if row:
+                self.hits += 1
+                return json.loads(row[0])
+            self.misses += 1
+        return None
+
+    def put(self, entries: dict[str, dict[str, Any]]) -> None:
+        if self._db is None or self.mode != "write" or not entries:
+            return
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?)",
+                                 [(k, json.dumps(v)) for k, v in entries.items()])
+
+
+@dataclass
+class Usage:
+    """Totals of what the model layer actually sent (cache hits cost nothing)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    failures: int = 0
+
+    def add(self, cost: Cost, failed: bool) -> None:
+        self.calls += cost.calls
+        self.prompt_tokens += cost.prompt_tokens
+        self.completion_tokens += cost.completion_tokens
+        self.seconds += cost.seconds
+        self.failures += failed
+
+    def snapshot(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _chat_key(chat: Chat) -> list[list[str]]:
+    return [[m.role, m.content] for m in chat]
+
+
+class ModelLayer(ChatModel):
+    """Wraps a backend: answers come from the cache when they can, everything else is metered."""
+
+    def __init__(self, inner: ChatModel, identity: dict[str, Any], cache: RequestCache):
+        self.inner, self.identity, self.cache = inner, identity, cache
+        self.name = inner.name
+        self.usage = Usage()
+
+    def _cached(self, requests: list[dict], compute: Callable[[list[int]], list], to_json, from_json) -> list:
+        keys = [RequestCache.key({**self.identity, **r}) for r in requests]
+        results: list = [None] * len(requests)
+        missing = []
+        for i, key in enumerate(keys):
+            hit = self.cache.get(key)
+            if hit is not None:
+                results[i] = from_json(hit)
+            else:
+                missing.append(i)
+        if missing:
+            fresh = compute(missing)
+            store = {}
+            for i, result in zip(missing, fresh):
+                results[i] = result
+                self.usage.add(result.cost, result.error is not None)
+                if result.error is None:  # failures are never cached
+                    store[keys[i]] = to_json(result)
+            self.cache.put(store)
+        return results
+
+    def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
+        requests = [{"kind": "choice", "choices": list(choices), "chat": _chat_key(c)} for c in chats]
+        return self._cached(
+            requests, lambda idx: self.inner.choice_logprobs([chats[i] for i in idx], choices),
+            lambda r: {"logprobs": r.logprobs, "cost": asdict(r.cost)},
+            lambda d: ChoiceResult(d["logprobs"], Cost(prompt_tokens=0)))
+
+    def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
+        seed = params.seed if params.temperature > 0 else None  # sampled answers are cached per seed
+        request = {"kind": "generate", "max_new_tokens": params.max_new_tokens, "temperature": params.temperature,
+                   "stop": list(params.stop), "seed": seed}
+        requests = [{**request, "chat": _chat_key(c)} for c in chats]
+        return self._cached(
+            requests, lambda idx: self.inner.generate([chats[i] for i in idx], params),
+            lambda r: {"text": r.text, "cost": asdict(r.cost)},
+            lambda d: Generation(d["text"], Cost()))

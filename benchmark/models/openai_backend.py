@@ -1,0 +1,103 @@
+"""Any OpenAI-compatible chat server, through the `openai` client.
+
+Requests run with bounded concurrency; 429 / 5xx / timeouts / malformed responses are retried with
+exponential backoff (the client's own retries are off, so the policy lives in one place). Log-prob judging
+reads the first generated token's `top_logprobs`; a server without them gives counted failures.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+
+from benchmark.errors import ConfigError
+from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
+from benchmark.models.layer import RetryPolicy, TransientError, run_concurrently
+from benchmark.records import Cost
+
+
+class OpenAIChat(ChatModel):
+    def __init__(self, model: str, cfg, retry: RetryPolicy):
+        import openai
+
+        base_url = cfg.base_url or os.environ.get("OPENAI_BASE_URL")
+        if not base_url:
+            raise ConfigError("config backend.base_url: not set, and neither is $OPENAI_BASE_URL")
+        self.name, self.cfg, self.retry, self.retries = model, cfg, retry, 0
+        self._openai = openai
+        self.client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(cfg.api_key_env) or "EMPTY",
+                                    timeout=cfg.timeout_s, max_retries=0)
+
+    def _count_retry(self, _error: Exception) -> None:
+        self.retries += 1
+
+    def _create(self, **kwargs):
+        """One request, with transient failures raised as TransientError for the retry policy."""
+        errors = self._openai
+        try:
+            response = self.client.chat.completions.create(model=self.name, **kwargs)
+            if not response.choices:
+                raise TransientError("response without choices")
+            return response
+        except errors.APIStatusError as error:
+            if error.status_code == 429 or error.status_code >= 500:
+                raise TransientError(f"HTTP {error.status_code}") from error
+            raise
+        except (errors.APITimeoutError, errors.APIConnectionError, errors.APIResponseValidationError,
+                ValueError) as error:  # ValueError: a body that is not valid JSON
+            raise TransientError(type(error).__name__) from error
+
+    def _request(self, **kwargs):
+        start = time.perf_counter()
+        try:
+            response = self.retry.call(lambda: self._create(**kwargs), self._count_retry)
+        except TransientError as error:
+            return None, f"gave up after {self.retry.max_attempts} attempts: {error}", time.perf_counter() - start
+        except self._openai.APIError as error:
+            return None, f"{type(error).__name__}: {str(error)[:200]}", time.perf_counter() - start
+        return response, None, time.perf_counter() - start
+
+    @staticmethod
+    def _messages(chat: Chat) -> list[dict]:
+        return [{"role": m.role, "content": m.content} for m in chat]
+
+    @staticmethod
+    def _cost(response, seconds: float) -> Cost:
+        usage = getattr(response, "usage", None)
+        return Cost(1, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0, seconds)
+
+    def _choice_one(self, chat: Chat, choices: Sequence[str]) -> ChoiceResult:
+        response, error, seconds = self._request(messages=self._messages(chat), max_tokens=1, temperature=0.0,
+                                                 logprobs=True, top_logprobs=self.cfg.top_logprobs)
+        if error:
+            return ChoiceResult(error=error, cost=Cost(1, 0, 0, seconds))
+        cost = self._cost(response, seconds)
+        content = getattr(response.choices[0].logprobs, "content", None)
+        if not content:
+            return ChoiceResult(error="server returned no logprobs", cost=cost)
+        found = {c: -math.inf for c in choices}
+        for candidate in content[0].top_logprobs:
+            token = candidate.token.strip()
+            if token in found:
+                found[token] = max(found[token], candidate.logprob)
+        if all(v == -math.inf for v in found.values()):
+            return ChoiceResult(error=f"none of {list(choices)} in the top {self.cfg.top_logprobs} tokens", cost=cost)
+        return ChoiceResult(found, cost)
+
+    def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
+        return run_concurrently(lambda chat: self._choice_one(chat, choices), list(chats), self.cfg.max_concurrency)
+
+    def _generate_one(self, chat: Chat, params: GenerationParams) -> Generation:
+        kwargs = {"messages": self._messages(chat), "max_tokens": params.max_new_tokens,
+                  "temperature": params.temperature, "seed": params.seed}
+        if params.stop:
+            kwargs["stop"] = list(params.stop)
+        response, error, seconds = self._request(**kwargs)
+        if error:
+            return Generation(error=error, cost=Cost(1, 0, 0, seconds))
+        return Generation(response.choices[0].message.content or "", self._cost(response, seconds))
+
+    def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
+        return run_concurrently(lambda chat: self._generate_one(chat, params), list(chats), self.cfg.max_concurrency)

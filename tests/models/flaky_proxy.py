@@ -1,0 +1,68 @@
+"""A local proxy that fails a share of requests (HTTP 500, 429, a hang past the client's timeout, malformed
+JSON) and forwards the rest to a real upstream server. Loopback only; bounded by its request count."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FAILURES = ("500", "429", "timeout", "malformed")
+
+
+class FlakyProxy:
+    def __init__(self, upstream: str, failure_rate: float = 0.3, hang_s: float = 3.0, seed: int = 0,
+                 max_requests: int = 5000):
+        self.upstream, self.counts = upstream.rstrip("/"), {k: 0 for k in (*FAILURES, "ok")}
+        rng, lock = random.Random(seed), threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    total = sum(proxy.counts.values())
+                    fate = rng.choice(FAILURES) if rng.random() < failure_rate and total < max_requests else "ok"
+                    proxy.counts[fate] += 1
+                if fate in ("500", "429"):
+                    return self._send(int(fate), b'{"error": {"message": "injected"}}')
+                if fate == "timeout":
+                    time.sleep(hang_s)
+                    return self._send(504, b'{"error": {"message": "too late"}}')
+                if fate == "malformed":
+                    return self._send(200, b'{"id": "x", "choices": [{"mess')
+                request = urllib.request.Request(proxy.upstream + self.path.removeprefix("/v1"), data=body,
+                                                 headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    self._send(response.status, response.read())
+
+            def _send(self, status: int, data: bytes) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> "FlakyProxy":
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def failures(self) -> int:
+        return sum(v for k, v in self.counts.items() if k != "ok")

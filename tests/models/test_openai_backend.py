@@ -1,0 +1,53 @@
+"""The openai backend against a real model behind a local OpenAI-compatible server, clean and flaky."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.models.serve import ChatServer
+from benchmark.runner.run import run
+from tests.models.flaky_proxy import FlakyProxy
+
+pytestmark = pytest.mark.slow
+SECRET = "sk-test-never-written-anywhere-0123456789"
+
+
+@pytest.fixture(scope="module")
+def server():
+    from benchmark.models.transformers_backend import TransformersChat
+
+    srv = ChatServer(TransformersChat("smollm2", batch_size=1)).start()
+    yield srv
+    srv.stop()
+
+
+def judge_via(quick, url, name, *extra):
+    cfg = quick("backend=openai", f"backend.base_url={url}", "backend.timeout_s=5", "backend.backoff_s=0.05",
+                "backend.max_attempts=12", "backend.max_concurrency=4", "split.max_users=3", f"run_name={name}",
+                *extra)
+    return run(cfg, Path(cfg.results_dir) / "runs" / name)
+
+
+def judgments(result):
+    rows = [json.loads(line) for line in (result.folder / "items.jsonl").read_text().splitlines()]
+    return {(r["pair_id"], r["order"]): (r["preferred"], round(r["p_first"], 4)) for r in rows}
+
+
+def test_flaky_server_gives_the_same_judgments(quick, server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    clean = judge_via(quick, server.url, "clean")
+    assert clean.summary["failures"] == 0 and clean.summary["model_usage"]["retries"] == 0
+    with FlakyProxy(server.url, failure_rate=0.3, hang_s=6) as proxy:
+        flaky = judge_via(quick, proxy.url, "flaky")
+    assert judgments(flaky) == judgments(clean)
+    assert proxy.failures >= 5 and all(proxy.counts[k] > 0 for k in ("500", "429", "malformed"))
+    assert flaky.summary["model_usage"]["retries"] == proxy.failures  # every failure counted, none hidden
+    for path in flaky.folder.rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(errors="ignore")
+
+
+def test_unreachable_server_is_counted_failures_not_a_hang(quick):
+    result = judge_via(quick, "http://127.0.0.1:9/v1", "down", "backend.max_attempts=2", "split.max_users=1")
+    assert result.summary["failures"] == result.summary["n_judgments"] == 8
