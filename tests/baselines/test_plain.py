@@ -45,3 +45,45 @@ def test_plain_judge_with_smollm2(tmp_path):
     assert s["n_judgments"] == 24 and s["failures"] == 0 and s["model"] == "smollm2"
     assert s["cost"]["calls"] == 24 and s["cost"]["prompt_tokens"] > 24 * 100
     assert 0 <= s["macro_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("text,answer", [
+    ("Response A is concise.\nAnswer: B", "second"), ("answer: (A)", "first"), ("**Answer:** Response B", "second"),
+    ("The answer is A.", "first"), ("B", "second"), (" a. ", "first"), ("I like both.", None),
+    ("Answer: A ... wait, Answer: B", "second"), ("Apples and Bananas", None),
+])
+def test_parse_answer(text, answer):
+    from benchmark.judging import parse_answer
+
+    assert parse_answer(text) == answer
+
+
+def test_reasoning_follow_up_is_a_changed_request_and_failures_are_counted():
+    from benchmark.judging import FOLLOW_UP, judge_by_reasoning
+    from benchmark.models.mock import MockChat
+
+    def reply(chat):
+        if chat[-1].content == FOLLOW_UP:
+            return "B" if "second chance" in chat[0].content else "no idea"
+        return "I cannot decide."
+
+    model = MockChat(reply=reply)
+    chats = [[Message("system", "second chance"), Message("user", "q")], [Message("system", "x"), Message("user", "q")]]
+    rescued, failed = judge_by_reasoning(model, chats, max_new_tokens=32, retries=1)
+    assert rescued.preferred == "second" and "[follow-up 1] B" in rescued.raw and rescued.cost.calls == 2
+    assert failed.preferred == "fail" and "I cannot decide." in failed.raw
+    assert len(model.seen) == 4 and model.seen[2] != model.seen[0]  # never the same request twice
+    none = judge_by_reasoning(MockChat(reply=lambda chat: "hmm"), chats[:1], retries=0)[0]
+    assert none.preferred == "fail" and len(none.raw) > 0
+
+
+@pytest.mark.slow
+def test_reasoning_mode_with_smollm2_finishes_with_counted_failures(tmp_path):
+    cfg = make_config("logger=none", "method=plain_reasoning", "method.params.max_reasoning_tokens=48",
+                      "split.max_users=1", "cache.mode=off", f"results_dir={tmp_path}")
+    result = run(cfg, tmp_path / "run")
+    s = result.summary
+    assert s["n_judgments"] == 8 and s["model_usage"]["calls"] >= 8
+    assert s["cost"]["completion_tokens"] <= 8 * (48 + 8)  # every generation bounded
+    items = [__import__("json").loads(line) for line in (tmp_path / "run" / "items.jsonl").read_text().splitlines()]
+    assert all(i["raw"] for i in items) and s["failures"] == sum(i["preferred"] == "fail" for i in items)
