@@ -43,6 +43,8 @@ class DataConfig(Section):
     path: str | None = None
     hub_id: str | None = None
     revision: str | None = None
+    options: dict[str, Any] = {}   # loader-specific (raw builders), validated by the loader
+    curation: dict[str, Any] = {}  # raw builders: see benchmark/build/curate.py
 
 
 class SplitConfig(Section):

@@ -60,6 +60,7 @@ class Benchmark:
     name: str
     pairs: tuple[PreferencePair, ...]
     profiles: dict[str, UserProfile] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # how it was built: stages and drop counts
 
     @property
     def user_ids(self) -> list[str]:

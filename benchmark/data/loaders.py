@@ -13,7 +13,7 @@ from benchmark.data.validate import parse_pairs
 from benchmark.errors import DataError
 from benchmark.records import Benchmark, UserProfile
 
-Loader = Callable[[DataConfig], Benchmark]
+Loader = Callable[..., Benchmark]  # (cfg: DataConfig, models: Models | None) -> Benchmark
 LOADERS: dict[str, Loader] = {}
 
 
@@ -24,10 +24,11 @@ def loader(name: str) -> Callable[[Loader], Loader]:
     return register
 
 
-def load_benchmark(cfg: DataConfig) -> Benchmark:
+def load_benchmark(cfg: DataConfig, models=None) -> Benchmark:
+    """`models` (benchmark.models.Models) is only used by builders with LLM filters switched on."""
     if cfg.loader not in LOADERS:
         raise DataError(f"unknown data.loader {cfg.loader!r} (known: {', '.join(sorted(LOADERS))})")
-    return LOADERS[cfg.loader](cfg)
+    return LOADERS[cfg.loader](cfg, models)
 
 
 def demo_dir() -> Path:
@@ -35,7 +36,7 @@ def demo_dir() -> Path:
 
 
 @loader("demo")
-def load_demo(cfg: DataConfig) -> Benchmark:
+def load_demo(cfg: DataConfig, models=None) -> Benchmark:
     """The bundled synthetic benchmark (scripts/make_demo.py); `data.path` may point at a regenerated copy."""
     folder = Path(cfg.path) if cfg.path else demo_dir()
     pairs = parse_pairs(read_jsonl(folder / "pairs.jsonl"), source=str(folder / "pairs.jsonl"), source_tag="demo")
@@ -47,7 +48,7 @@ def load_demo(cfg: DataConfig) -> Benchmark:
 
 
 @loader("personalrewardbench")
-def load_personalrewardbench(cfg: DataConfig) -> Benchmark:
+def load_personalrewardbench(cfg: DataConfig, models=None) -> Benchmark:
     """The published PersonalRewardBench sets: every HF split, the per-pair `split` column kept.
 
     Columns beyond the core ones (scores, `prediction_*` judge outputs, filter verdicts) go to `meta`, and
@@ -63,3 +64,52 @@ def load_personalrewardbench(cfg: DataConfig) -> Benchmark:
     for pair in pairs:
         pair.meta["stored_picks"] = stored_picks(pair.chosen, pair.rejected, pair.meta)
     return Benchmark(cfg.name, pairs)
+
+
+def _raw_rows(cfg: DataConfig, part: str | None = None) -> tuple[list[dict], str]:
+    """Rows of a raw source: `data.path` (a file, or a folder holding `<part>.jsonl|parquet`) or the hub."""
+    if cfg.path:
+        path = Path(cfg.path)
+        if part and path.is_dir():
+            found = [path / f"{part}{ext}" for ext in (".jsonl", ".parquet", ".json") if (path / f"{part}{ext}").exists()]
+            if not found:
+                raise DataError(f"no {part}.jsonl / .parquet in the folder", source=str(path))
+            path = found[0]
+        return read_local(path), str(path)
+    if cfg.hub_id:
+        return read_hub(cfg.hub_id, cfg.revision, part), f"{cfg.hub_id}:{part or 'default'}"
+    raise DataError(f"data '{cfg.name}' needs data.path (local copy) or data.hub_id")
+
+
+def _curated(cfg: DataConfig, pairs, profiles, report, models) -> Benchmark:
+    from benchmark.build.curate import CurationOptions, curate
+    from benchmark.config import parse_section
+
+    opts = parse_section(CurationOptions, cfg.curation, "data.curation")
+    chat = (lambda name: models.chat() if name is None else models.with_model(name).chat()) if models else None
+    pairs = curate(pairs, opts, report, chat)
+    return Benchmark(cfg.name, tuple(pairs), {u: p for u, p in profiles.items()}, tuple(report.lines()))
+
+
+@loader("arena_raw")
+def load_arena_raw(cfg: DataConfig, models=None) -> Benchmark:
+    """lmsys/chatbot_arena_conversations, built into pairs (benchmark/build/arena.py)."""
+    from benchmark.build.arena import ArenaOptions, arena_pairs
+    from benchmark.config import parse_section
+
+    rows, source = _raw_rows(cfg)
+    pairs, report = arena_pairs(rows, parse_section(ArenaOptions, cfg.options, "data.options"), source)
+    return _curated(cfg, pairs, {}, report, models)
+
+
+@loader("prism_raw")
+def load_prism_raw(cfg: DataConfig, models=None) -> Benchmark:
+    """HannahRoseKirk/prism-alignment conversations + survey, built into pairs (benchmark/build/prism.py)."""
+    from benchmark.build.prism import PrismOptions, prism_pairs
+    from benchmark.config import parse_section
+
+    opts = parse_section(PrismOptions, cfg.options, "data.options")
+    conversations, source = _raw_rows(cfg, "conversations")
+    survey = _raw_rows(cfg, "survey")[0] if opts.require_survey or cfg.path is None else None
+    pairs, profiles, report = prism_pairs(conversations, survey, opts, source)
+    return _curated(cfg, pairs, profiles, report, models)

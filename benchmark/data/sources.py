@@ -57,12 +57,12 @@ def read_local(path: str | Path) -> list[dict[str, Any]]:
     return [row for file in files for row in read_local(file)]
 
 
-def read_hub(hub_id: str, revision: str | None = None) -> list[dict[str, Any]]:
-    """Every split of a hub dataset; offline, the error says how to point at a local copy instead."""
+def read_hub(hub_id: str, revision: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+    """Every split of a hub dataset (config `name`); offline, the error says how to use a local copy."""
     import datasets
 
     try:
-        loaded = datasets.load_dataset(hub_id, revision=revision)
+        loaded = datasets.load_dataset(hub_id, name, revision=revision)
     except Exception as error:  # datasets raises many types when the hub is unreachable
         raise DataError(
             f"could not load '{hub_id}' from the hub ({type(error).__name__}: {str(error)[:200]}). "

@@ -125,6 +125,12 @@ class Models:
         self.model = parse_section(ModelConfig, model, "model")
         self.cache = parse_section(CacheConfig, cache_cfg or {}, "cache")
 
+    def with_model(self, name: str) -> "Models":
+        """The same backend and cache with another model (e.g. a judge panel)."""
+        other = Models.__new__(Models)
+        other.backend, other.model, other.cache = self.backend, self.model.model_copy(update={"name": name}), self.cache
+        return other
+
     def chat(self) -> ModelLayer:
         return _layer(self.backend, self.model, self.cache)
 

@@ -70,7 +70,7 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     write_json(run_dir / "provenance.json", provenance())
 
-    bench = load_benchmark(data_cfg)
+    bench = load_benchmark(data_cfg, models)
     splits = split_benchmark(bench, split_cfg)
     print(f"[prbench] {bench.name}: {summarize_splits(splits)}")
 

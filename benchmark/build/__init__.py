@@ -1,0 +1,1 @@
+"""Build PersonalRewardBench-style benchmarks from the raw Chatbot Arena and PRISM releases."""
