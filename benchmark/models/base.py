@@ -36,7 +36,11 @@ class Generation:
 
 
 class ChatModel(ABC):
-    """A chat model. Implementations batch internally; every call is bounded in tokens."""
+    """A chat model. Implementations batch internally; every call is bounded in tokens.
+
+    `choice_logprobs` needs next-token log-probs: local backends always have them; through the openai
+    backend a server without `top_logprobs` answers with counted failures (use a reasoning judge there).
+    """
 
     name: str
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -95,21 +95,19 @@ class RequestCache:
 class Usage:
     """Totals of what the model layer actually sent (cache hits cost nothing)."""
 
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
+    cost: Cost = field(default_factory=Cost)
     failures: int = 0
 
     def add(self, cost: Cost, failed: bool) -> None:
-        self.calls += cost.calls
-        self.prompt_tokens += cost.prompt_tokens
-        self.completion_tokens += cost.completion_tokens
-        self.seconds += cost.seconds
+        self.cost = self.cost + cost
         self.failures += failed
 
+    @property
+    def calls(self) -> int:
+        return self.cost.calls
+
     def snapshot(self) -> dict[str, float]:
-        return asdict(self)
+        return {**asdict(self.cost), "failures": self.failures}
 
 
 def _chat_key(chat: Chat) -> list[list[str]]:
