@@ -39,7 +39,7 @@ def test_judgment_from_logprobs(logprobs, error, preferred):
 
 @pytest.mark.slow
 def test_plain_judge_with_smollm2(tmp_path):
-    cfg = make_config("logger=none", "split.max_users=3", f"results_dir={tmp_path}")
+    cfg = make_config("logger=none", "split.max_users=3", "cache.mode=off", f"results_dir={tmp_path}")
     result = run(cfg, tmp_path / "run")
     s = result.summary
     assert s["n_judgments"] == 24 and s["failures"] == 0 and s["model"] == "smollm2"
