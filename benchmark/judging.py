@@ -17,6 +17,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field
+
+from benchmark.config import Section
 
 from benchmark.models.base import ChatModel, ChoiceResult, GenerationParams
 from benchmark.records import JudgeItem, Judgment, Message
@@ -102,3 +107,21 @@ def judge_by_reasoning(model: ChatModel, chats: Sequence[list[Message]], max_new
             preferred = parse_answer(extra.text) if extra.error is None else None
         judgments.append(Judgment(preferred or "fail", None, raw, cost))
     return judgments
+
+
+class JudgeParams(Section):
+    """How an LLM judge asks and reads its verdict; every LLM-judge method's params extend these."""
+
+    mode: Literal["logprob", "reasoning"] = "logprob"
+    max_response_chars: int = Field(4000, ge=100)
+    max_reasoning_tokens: int = Field(256, ge=8)
+    reasoning_retries: int = Field(1, ge=0)
+
+
+def run_judge(model: ChatModel, items: Sequence[JudgeItem], about_user: Sequence[str | None],
+              params: JudgeParams) -> list[Judgment]:
+    """Judge each item, telling the model `about_user[i]` (None: nothing) about the user."""
+    chats = [judge_chat(item, about, params.max_response_chars, params.mode) for item, about in zip(items, about_user)]
+    if params.mode == "logprob":
+        return judge_by_logprobs(model, chats)
+    return judge_by_reasoning(model, chats, params.max_reasoning_tokens, params.reasoning_retries)

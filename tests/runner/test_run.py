@@ -107,7 +107,7 @@ def test_test_labels_never_reach_the_method(quick, tmp_path):
             row["chosen"], row["rejected"] = row["rejected"], row["chosen"]
     (poisoned / "pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
-    for method in ("plain", "reward_model_personal"):
+    for method in ("plain", "reward_model_personal", "persona_memory", "synthesizeme"):
         clean_cfg = quick("backend=mock", f"method={method}", f"run_name=clean-{method}")
         bad_cfg = quick("backend=mock", f"method={method}", f"run_name=bad-{method}", f"data.path={poisoned}")
         chat = Models(clean_cfg.backend, clean_cfg.model, clean_cfg.cache).chat().inner

@@ -1,0 +1,76 @@
+"""Persona-prompted judges: what each variant tells the model, and what it refuses."""
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.errors import DataError
+from benchmark.models import Models
+from benchmark.runner.run import run
+from tests.build.fixtures import prism_conversations, survey_row
+from tests.conftest import write_jsonl
+
+
+def about_sections(cfg):
+    chat = Models(cfg.backend, cfg.model, cfg.cache).chat().inner
+    return [c[1].content.split("## Conversation")[0] for c in chat.seen]
+
+
+def run_quick(quick, *overrides):
+    cfg = quick("backend=mock", *overrides)
+    Models(cfg.backend, cfg.model, cfg.cache).chat().inner.seen.clear()
+    return cfg, run(cfg, Path(cfg.results_dir) / "runs" / cfg.run_name)
+
+
+def test_oracle_shows_the_ground_truth_persona(quick):
+    cfg, result = run_quick(quick, "method=persona_oracle", "split.max_users=2")
+    about = about_sections(cfg)
+    assert len(about) == 16 and all(a.startswith("## About this user\nThis user ") for a in about)
+    assert result.summary["n_judgments"] == 16
+
+
+def test_non_oracle_variants_never_see_the_ground_truth(quick):
+    cfg, _ = run_quick(quick, "method=persona_memory", "split.max_users=2")
+    assert not any("This user " in a for a in about_sections(cfg))
+
+
+def test_demo_has_no_demographics(quick):
+    with pytest.raises(DataError, match=r"persona \(demographics\) needs survey demographics"):
+        run_quick(quick, "method=persona_demographics")
+
+
+def test_oracle_refuses_other_datasets(quick, tmp_path):
+    write_jsonl(tmp_path / "conversations.jsonl", prism_conversations())
+    write_jsonl(tmp_path / "survey.jsonl", [survey_row("user7")])
+    with pytest.raises(DataError, match="only the demo benchmark"):
+        run_quick(quick, "method=persona_oracle", "data=prism_raw", f"data.path={tmp_path}",
+                  "data.curation.min_pairs=1", "split.min_pairs=1", "split.test=1", "split.val=0")
+
+
+def test_demographics_and_stated_from_the_prism_survey(quick, tmp_path):
+    write_jsonl(tmp_path / "conversations.jsonl", prism_conversations())
+    write_jsonl(tmp_path / "survey.jsonl", [survey_row("user7")])
+    data = ["data=prism_raw", f"data.path={tmp_path}", "data.curation.min_pairs=1", "split.min_pairs=1",
+            "split.test=1", "split.val=0"]
+    cfg, _ = run_quick(quick, "method=persona_demographics", *data)
+    assert "- age: 25-34 years old" in about_sections(cfg)[0]
+    cfg, _ = run_quick(quick, "method=persona_stated", "run_name=stated", *data)
+    assert "About me: I value honesty." in about_sections(cfg)[0]
+
+
+@pytest.mark.parametrize("selection", ["recent", "random", "similar"])
+def test_memory_shows_k_training_choices_only(quick, selection):
+    import json
+
+    from benchmark.config import DataConfig, SplitConfig
+    from benchmark.data import load_benchmark
+    from benchmark.splits import split_benchmark
+
+    cfg, result = run_quick(quick, "method=persona_memory", "method.params.k=3",
+                            f"method.params.selection={selection}", "split.max_users=2", f"run_name={selection}")
+    assert all(about.count("   Preferred: ") == 3 for about in about_sections(cfg))
+    for split in split_benchmark(load_benchmark(DataConfig(**cfg.data)), SplitConfig(**cfg.split)):
+        state = json.loads((result.folder / "fit" / f"{split.user_id}.json").read_text())["state"]
+        shown = {(m["chosen"], m["rejected"]) for m in state["memory"]}
+        assert shown <= {(p.chosen, p.rejected) for p in split.train + split.val}
+        assert not shown & {(p.chosen, p.rejected) for p in split.test}
