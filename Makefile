@@ -4,7 +4,7 @@ setup:            ## install prbench, its stack and the offline models
 	bash scripts/setup.sh
 
 demo: setup       ## the default sweep on the bundled demo benchmark, then the leaderboard
-	prbench -m
+	prbench -m resume=true  # a second `make demo` reuses the finished runs
 
 test: setup       ## the whole test suite, slow real-model tests included (what CI runs)
 	python -m pytest
