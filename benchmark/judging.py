@@ -35,6 +35,7 @@ QUESTIONS = {
 FOLLOW_UP = "Give only your final answer: the single letter A or B."
 ANSWER = re.compile(r"answer\s*(?:is)?\s*[:\-]?\s*[*\s]*(?:response\s*)?\(?\s*([AB])\b", re.IGNORECASE)
 BARE = re.compile(r"^\W*(?:response\s*)?([AB])\W*$", re.IGNORECASE)
+MENTION = re.compile(r"\bresponse\s*\(?([AB])\b", re.IGNORECASE)
 SYSTEM = ("You predict which of two assistant responses a particular user preferred. "
           "Judge by what this user values, not by your own taste.")
 
@@ -78,8 +79,12 @@ def judgment_from_choice(result: ChoiceResult) -> Judgment:
 
 
 def parse_answer(text: str) -> str | None:
-    """'first' / 'second' from the last `Answer: X` (or a bare letter), None when there is none."""
+    """'first' / 'second' from the last `Answer: X`, else a bare letter, else the one response the text
+    names (`I would pick Response B`); None when there is none or the text names both."""
     found = ANSWER.findall(text) or BARE.findall(text.strip())
+    if not found:
+        named = {m.upper() for m in MENTION.findall(text)}
+        found = list(named) if len(named) == 1 else []
     if not found:
         return None
     return "first" if found[-1].upper() == "A" else "second"

@@ -56,6 +56,19 @@ def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float
     return {k: v - before.get(k, 0) for k, v in after.items()}
 
 
+def _per_user(items: pd.DataFrame, splits: list[UserSplit], fit_seconds: dict[str, float],
+              fit_calls: dict[str, dict[str, float]], settings: RunConfig) -> pd.DataFrame:
+    """The per-user table, with split sizes and what fitting each user cost."""
+    table = per_user_table(items, settings.bootstrap, settings.seed)
+    table.insert(table.columns.get_loc("seconds") + 1, "fit_seconds", table["user_id"].map(fit_seconds))
+    for key in ("calls", "prompt_tokens"):
+        table[f"fit_{key}"] = table["user_id"].map(lambda u: fit_calls.get(u, {}).get(key, 0))
+    sizes = {s.user_id: (len(s.train), len(s.val)) for s in splits}
+    table.insert(1, "n_train", table["user_id"].map(lambda u: sizes[u][0]))
+    table.insert(2, "n_val", table["user_id"].map(lambda u: sizes[u][1]))
+    return table
+
+
 def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     config = scrub({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"})
     settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
@@ -93,13 +106,7 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
             _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
 
     items = items_frame(store.records[k] for k in expected)
-    per_user = per_user_table(items, settings.bootstrap, settings.seed)
-    per_user.insert(per_user.columns.get_loc("seconds") + 1, "fit_seconds", per_user["user_id"].map(fit_seconds))
-    for key in ("calls", "prompt_tokens"):
-        per_user[f"fit_{key}"] = per_user["user_id"].map(lambda u: fit_calls.get(u, {}).get(key, 0))
-    sizes = {s.user_id: (len(s.train), len(s.val)) for s in splits}
-    per_user.insert(1, "n_train", per_user["user_id"].map(lambda u: sizes[u][0]))
-    per_user.insert(2, "n_val", per_user["user_id"].map(lambda u: sizes[u][1]))
+    per_user = _per_user(items, splits, fit_seconds, fit_calls, settings)
     summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
                "fit_seconds": float(sum(fit_seconds.values())), "model_usage": _delta(usage_start, models.usage())}

@@ -51,6 +51,7 @@ def test_plain_judge_with_smollm2(tmp_path):
     ("Response A is concise.\nAnswer: B", "second"), ("answer: (A)", "first"), ("**Answer:** Response B", "second"),
     ("The answer is A.", "first"), ("B", "second"), (" a. ", "first"), ("I like both.", None),
     ("Answer: A ... wait, Answer: B", "second"), ("Apples and Bananas", None),
+    ("I would recommend Response A.", "first"), ("Response A is short; Response B is long.", None),
 ])
 def test_parse_answer(text, answer):
     from benchmark.judging import parse_answer
