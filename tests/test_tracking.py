@@ -3,8 +3,6 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from benchmark.config import LoggerConfig
 from benchmark.runner.run import run
 from benchmark.tracking import provenance, wandb_mode

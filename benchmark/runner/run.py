@@ -17,7 +17,7 @@ from benchmark.data import load_benchmark
 from benchmark.methods import Method, UserData, build_method, visible_profile
 from benchmark.metrics import items_frame, per_user_table, summarize
 from benchmark.models import Models
-from benchmark.records import ORDERS, JudgeItem, PreferencePair, UserProfile
+from benchmark.records import ORDERS, JudgeItem, UserProfile
 from benchmark.report import format_summary
 from benchmark.runner.folder import RunFolder, write_json
 from benchmark.splits import UserSplit, split_benchmark

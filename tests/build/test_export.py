@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from benchmark.build.cli import load, statistics
+from benchmark.build.cli import load
 from benchmark.build.export import export
 from benchmark.build.report import BuildReport
 from benchmark.build.curate import CurationOptions, curate

@@ -3,7 +3,6 @@ JSON) and forwards the rest to a real upstream server. Loopback only; bounded by
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time

@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-import pytest
-
 from benchmark.models.base import GenerationParams
 from benchmark.models.layer import ModelLayer, RequestCache
 from benchmark.models.mock import MockChat
