@@ -20,7 +20,7 @@ from pydantic import Field
 from benchmark.errors import DataError
 from benchmark.judging import JudgeParams, clip, run_judge
 from benchmark.methods import Method, State, UserData, register_method
-from benchmark.records import JudgeItem, Judgment, PreferencePair
+from benchmark.records import JudgeItem, Judgment
 
 NEEDS = {"demographics": "survey demographics (e.g. data=prism_raw)", "stated": "stated preferences",
          "oracle": "a ground-truth persona (only the demo benchmark has one)"}
@@ -34,10 +34,6 @@ def render_memory(pairs: Sequence[dict], max_chars: int) -> str:
     blocks = [f"{i}. Request: {clip(p['prompt'], max_chars)}\n   Preferred: {clip(p['chosen'], max_chars)}\n"
               f"   Over: {clip(p['rejected'], max_chars)}" for i, p in enumerate(pairs, 1)]
     return "Past choices of this user:\n" + "\n".join(blocks)
-
-
-def _prompt(pair: PreferencePair | JudgeItem) -> str:
-    return next((m.content for m in reversed(pair.context) if m.role == "user"), "")
 
 
 @register_method("persona")
@@ -56,7 +52,7 @@ class PersonaJudge(Method):
     def fit(self, user: UserData) -> State:
         variant, profile = self.params.variant, user.profile
         if variant == "memory":
-            pool = [{"prompt": _prompt(p), "chosen": p.chosen, "rejected": p.rejected,
+            pool = [{"prompt": p.context[-1].content, "chosen": p.chosen, "rejected": p.rejected,
                      "order": p.meta.get("tstamp", p.meta.get("row", 0))} for p in user.train + user.val]
             if self.params.selection == "recent":
                 pool = sorted(pool, key=lambda p: p["order"])[-self.params.k:]
@@ -78,7 +74,7 @@ class PersonaJudge(Method):
             return [render_memory(memory, self.params.memory_chars)] * len(items)
         embedder = self.models.embedder()
         past = embedder.encode([m["prompt"] for m in memory])
-        now = embedder.encode([_prompt(i) for i in items])
+        now = embedder.encode([i.context[-1].content for i in items])  # the context ends with the user turn
         picks = np.argsort(-(now @ past.T), axis=1, kind="stable")[:, : self.params.k]
         return [render_memory([memory[j] for j in sorted(row)], self.params.memory_chars) for row in picks]
 

@@ -79,7 +79,7 @@ def format_table(table: pd.DataFrame) -> str:
     return to_markdown(shown)
 
 
-def plot(table: pd.DataFrame, runs: list[Run], path: Path) -> None:
+def plot(runs: list[Run], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,4 +117,4 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "compare.md").write_text(text)
         table.to_csv(args.out / "compare.csv", index=False)
-        plot(table, runs, args.out / "compare.png")
+        plot(runs, args.out / "compare.png")

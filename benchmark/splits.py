@@ -24,7 +24,7 @@ class UserSplit:
     test: tuple[PreferencePair, ...]
 
 
-def _seeded_order(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
+def seeded_order(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
     return sorted(pairs, key=lambda p: hashlib.sha256(f"{seed}:{p.pair_id}".encode()).hexdigest())
 
 
@@ -33,7 +33,7 @@ def _count(value: float, n: int) -> int:
 
 
 def resplit(pairs: list[PreferencePair], cfg: SplitConfig) -> list[PreferencePair]:
-    ordered = _seeded_order(pairs, cfg.seed)
+    ordered = seeded_order(pairs, cfg.seed)
     n = len(ordered)
     n_test = max(1, _count(cfg.test, n))
     n_val = _count(cfg.val, n)

@@ -7,7 +7,6 @@ The LLM filters (off by default) run through the project's model layer, so their
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from collections import defaultdict
@@ -18,6 +17,7 @@ from benchmark.build.report import BuildReport
 from benchmark.config import Section
 from benchmark.judging import judge_by_logprobs, judge_chat
 from benchmark.records import JudgeItem, Message, PreferencePair
+from benchmark.splits import seeded_order
 
 PERSONALIZABLE = ("Here is a request someone made to an AI assistant:\n\n{prompt}\n\nCould different people "
                   "reasonably prefer different answers to it, because of their own tastes, values or needs? "
@@ -33,10 +33,6 @@ class CurationOptions(Section):
     personalizable_threshold: float = Field(0.5, ge=0, le=1)
     disagreement_filter: bool = False
     panel: list[str] = []  # model names (same backend) for the disagreement filter
-
-
-def _order(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
-    return sorted(pairs, key=lambda p: hashlib.sha256(f"{seed}:{p.pair_id}".encode()).hexdigest())
 
 
 def personalizable(pairs: list[PreferencePair], chat, threshold: float) -> list[bool]:
@@ -80,7 +76,7 @@ def curate(pairs: list[PreferencePair], opts: CurationOptions, report: BuildRepo
         for user, own in by_user.items():
             if len(own) > opts.max_pairs_per_user:
                 report.drop("over max_pairs_per_user", len(own) - opts.max_pairs_per_user)
-                by_user[user] = _order(own, opts.seed)[:opts.max_pairs_per_user]
+                by_user[user] = seeded_order(own, opts.seed)[:opts.max_pairs_per_user]
     small = [u for u, own in by_user.items() if len(own) < opts.min_pairs]
     report.drop(f"user with fewer than {opts.min_pairs} pairs", sum(len(by_user.pop(u)) for u in small))
     users = sorted(by_user)

@@ -88,7 +88,7 @@ def _curated(cfg: DataConfig, pairs, profiles, report, models) -> Benchmark:
     opts = parse_section(CurationOptions, cfg.curation, "data.curation")
     chat = (lambda name: models.chat() if name is None else models.with_model(name).chat()) if models else None
     pairs = curate(pairs, opts, report, chat)
-    return Benchmark(cfg.name, tuple(pairs), {u: p for u, p in profiles.items()}, tuple(report.lines()))
+    return Benchmark(cfg.name, tuple(pairs), profiles, tuple(report.lines()))
 
 
 @loader("arena_raw")

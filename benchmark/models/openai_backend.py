@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from benchmark.errors import ConfigError
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.layer import RetryPolicy, TransientError, run_concurrently
+from benchmark.models.tokens import chat_dicts
 from benchmark.records import Cost
 
 
@@ -60,16 +61,12 @@ class OpenAIChat(ChatModel):
         return response, None, time.perf_counter() - start
 
     @staticmethod
-    def _messages(chat: Chat) -> list[dict]:
-        return [{"role": m.role, "content": m.content} for m in chat]
-
-    @staticmethod
     def _cost(response, seconds: float) -> Cost:
         usage = getattr(response, "usage", None)
         return Cost(1, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0, seconds)
 
     def _choice_one(self, chat: Chat, choices: Sequence[str]) -> ChoiceResult:
-        response, error, seconds = self._request(messages=self._messages(chat), max_tokens=1, temperature=0.0,
+        response, error, seconds = self._request(messages=chat_dicts(chat), max_tokens=1, temperature=0.0,
                                                  logprobs=True, top_logprobs=self.cfg.top_logprobs)
         if error:
             return ChoiceResult(error=error, cost=Cost(1, 0, 0, seconds))
@@ -90,7 +87,7 @@ class OpenAIChat(ChatModel):
         return run_concurrently(lambda chat: self._choice_one(chat, choices), list(chats), self.cfg.max_concurrency)
 
     def _generate_one(self, chat: Chat, params: GenerationParams) -> Generation:
-        kwargs = {"messages": self._messages(chat), "max_tokens": params.max_new_tokens,
+        kwargs = {"messages": chat_dicts(chat), "max_tokens": params.max_new_tokens,
                   "temperature": params.temperature, "seed": params.seed}
         if params.stop:
             kwargs["stop"] = list(params.stop)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
+from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
 
 
@@ -31,15 +32,7 @@ class TransformersChat(ChatModel):
         self._torch = torch
 
     def _encode(self, chat: Chat) -> list[int]:
-        messages = [{"role": m.role, "content": m.content} for m in chat]
-        return list(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                      return_dict=True)["input_ids"])
-
-    def _choice_ids(self, choices: Sequence[str]) -> list[int]:
-        ids = [self.tokenizer.encode(c, add_special_tokens=False) for c in choices]
-        if any(len(i) != 1 for i in ids) or len({i[0] for i in ids}) != len(ids):
-            raise ValueError(f"choices {list(choices)} must each be one distinct token for this tokenizer")
-        return [i[0] for i in ids]
+        return encode_chat(self.tokenizer, chat)
 
     def _batches(self, encoded: list[list[int]]):
         """Indices of prompts that fit, grouped into length-sorted batches (less padding)."""
@@ -56,19 +49,20 @@ class TransformersChat(ChatModel):
         t = self._torch
         return t.tensor(ids, device=self.device), t.tensor(mask, device=self.device)
 
-    def _too_long(self, n: int) -> str:
-        return f"prompt has {n} tokens, over max_prompt_tokens={self.max_prompt_tokens}"
+    def _next_token_logprobs(self, rows: list[list[int]]):
+        """Log-probabilities of the next token after each prompt in one batch (batch x vocabulary)."""
+        ids, mask = self._pad(rows)
+        with self._torch.inference_mode():
+            logits = self.model(input_ids=ids, attention_mask=mask, logits_to_keep=1).logits[:, -1]
+        return logits.float().log_softmax(-1)
 
     def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
-        choice_ids = self._choice_ids(choices)
+        choice_ids = single_token_ids(self.tokenizer, choices)
         encoded = [self._encode(c) for c in chats]
-        results = [ChoiceResult(error=self._too_long(len(e))) for e in encoded]
+        results = [ChoiceResult(error=too_long(len(e), self.max_prompt_tokens)) for e in encoded]
         for batch in self._batches(encoded):
             start = time.perf_counter()
-            ids, mask = self._pad([encoded[i] for i in batch])
-            with self._torch.inference_mode():
-                logits = self.model(input_ids=ids, attention_mask=mask, logits_to_keep=1).logits[:, -1]
-            logprobs = logits.float().log_softmax(-1)[:, choice_ids].tolist()
+            logprobs = self._next_token_logprobs([encoded[i] for i in batch])[:, choice_ids].tolist()
             share = (time.perf_counter() - start) / len(batch)
             for row, i in enumerate(batch):
                 results[i] = ChoiceResult(dict(zip(choices, logprobs[row])),
@@ -77,7 +71,7 @@ class TransformersChat(ChatModel):
 
     def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
         encoded = [self._encode(c) for c in chats]
-        results = [Generation(error=self._too_long(len(e))) for e in encoded]
+        results = [Generation(error=too_long(len(e), self.max_prompt_tokens)) for e in encoded]
         sample = params.temperature > 0
         for batch in self._batches(encoded):
             start = time.perf_counter()
@@ -105,10 +99,7 @@ class TransformersChat(ChatModel):
         encoded = [self._encode(c) for c in chats]
         out: list[list[tuple[str, float]]] = [[] for _ in chats]
         for batch in self._batches(encoded):
-            ids, mask = self._pad([encoded[i] for i in batch])
-            with self._torch.inference_mode():
-                logits = self.model(input_ids=ids, attention_mask=mask, logits_to_keep=1).logits[:, -1]
-            values, indices = logits.float().log_softmax(-1).topk(k)
+            values, indices = self._next_token_logprobs([encoded[i] for i in batch]).topk(k)
             for row, i in enumerate(batch):
                 out[i] = [(self.tokenizer.decode([t]), float(v)) for t, v in zip(indices[row].tolist(),
                                                                                  values[row].tolist())]

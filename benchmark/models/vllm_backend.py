@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
+from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
 
 
@@ -38,54 +39,31 @@ class VLLMChat(ChatModel):
                        logprobs_mode="processed_logprobs")
         self.tokenizer = self.llm.get_tokenizer()
 
-    def _encode(self, chat: Chat) -> list[int]:
-        messages = [{"role": m.role, "content": m.content} for m in chat]
-        return list(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                      return_dict=True)["input_ids"])
-
-    def _run(self, chats: Sequence[Chat], sampling):
-        """Generate for the prompts that fit; the rest are failures named by the caller."""
-        encoded = [self._encode(c) for c in chats]
+    def _run(self, chats: Sequence[Chat], sampling, result_type: type, make) -> list:
+        """Generate for the prompts that fit and turn each output into a result with
+        `make(output, n_prompt_tokens, seconds)`; longer prompts get `result_type(error=...)`."""
+        encoded = [encode_chat(self.tokenizer, c) for c in chats]
         fitting = [i for i, ids in enumerate(encoded) if len(ids) <= self.cfg.max_prompt_tokens]
         start = time.perf_counter()
         outputs = self.llm.generate([{"prompt_token_ids": encoded[i]} for i in fitting], sampling, use_tqdm=False) \
             if fitting else []
         share = (time.perf_counter() - start) / max(len(fitting), 1)
-        return encoded, dict(zip(fitting, outputs)), share
-
-    def _too_long(self, n: int) -> str:
-        return f"prompt has {n} tokens, over max_prompt_tokens={self.cfg.max_prompt_tokens}"
+        done = {i: make(out.outputs[0], len(encoded[i]), share) for i, out in zip(fitting, outputs)}
+        return [done[i] if i in done else result_type(error=too_long(len(e), self.cfg.max_prompt_tokens))
+                for i, e in enumerate(encoded)]
 
     def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
         from vllm import SamplingParams
 
-        ids = [self.tokenizer.encode(c, add_special_tokens=False) for c in choices]
-        if any(len(i) != 1 for i in ids) or len({i[0] for i in ids}) != len(ids):
-            raise ValueError(f"choices {list(choices)} must each be one distinct token for this tokenizer")
-        ids = [i[0] for i in ids]
+        ids = single_token_ids(self.tokenizer, choices)
         sampling = SamplingParams(max_tokens=1, temperature=0.0, allowed_token_ids=ids, logprobs=len(ids))
-        encoded, outputs, share = self._run(chats, sampling)
-        results = []
-        for i, prompt in enumerate(encoded):
-            if i not in outputs:
-                results.append(ChoiceResult(error=self._too_long(len(prompt))))
-                continue
-            step = outputs[i].outputs[0].logprobs[0]
-            results.append(ChoiceResult({c: step[t].logprob for c, t in zip(choices, ids) if t in step},
-                                        Cost(1, len(prompt), 1, share)))
-        return results
+        return self._run(chats, sampling, ChoiceResult, lambda out, n, s: ChoiceResult(
+            {c: out.logprobs[0][t].logprob for c, t in zip(choices, ids) if t in out.logprobs[0]}, Cost(1, n, 1, s)))
 
     def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
         from vllm import SamplingParams
 
         sampling = SamplingParams(max_tokens=params.max_new_tokens, temperature=params.temperature,
                                   stop=list(params.stop) or None, seed=params.seed)
-        encoded, outputs, share = self._run(chats, sampling)
-        results = []
-        for i, prompt in enumerate(encoded):
-            if i not in outputs:
-                results.append(Generation(error=self._too_long(len(prompt))))
-                continue
-            out = outputs[i].outputs[0]
-            results.append(Generation(out.text, Cost(1, len(prompt), len(out.token_ids), share)))
-        return results
+        return self._run(chats, sampling, Generation,
+                         lambda out, n, s: Generation(out.text, Cost(1, n, len(out.token_ids), s)))
