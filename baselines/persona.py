@@ -17,23 +17,10 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from benchmark.errors import DataError
-from benchmark.judging import JudgeParams, clip, run_judge
+from benchmark.judging import JudgeParams, run_judge
 from benchmark.methods import Method, State, UserData, register_method
 from benchmark.records import JudgeItem, Judgment
-
-NEEDS = {"demographics": "survey demographics (e.g. data=prism_raw)", "stated": "stated preferences",
-         "oracle": "a ground-truth persona (only the demo benchmark has one)"}
-
-
-def render_demographics(demographics: dict) -> str:
-    return "\n".join(f"- {k.replace('_', ' ')}: {v}" for k, v in sorted(demographics.items()))
-
-
-def render_memory(pairs: Sequence[dict], max_chars: int) -> str:
-    blocks = [f"{i}. Request: {clip(p['prompt'], max_chars)}\n   Preferred: {clip(p['chosen'], max_chars)}\n"
-              f"   Over: {clip(p['rejected'], max_chars)}" for i, p in enumerate(pairs, 1)]
-    return "Past choices of this user:\n" + "\n".join(blocks)
+from benchmark.user_context import UserContext, about_user, memory_pool, recent, render_memory
 
 
 @register_method("persona")
@@ -50,21 +37,14 @@ class PersonaJudge(Method):
         return self.params.variant == "oracle"
 
     def fit(self, user: UserData) -> State:
-        variant, profile = self.params.variant, user.profile
-        if variant == "memory":
-            pool = [{"prompt": p.context[-1].content, "chosen": p.chosen, "rejected": p.rejected,
-                     "order": p.meta.get("tstamp", p.meta.get("row", 0))} for p in user.train + user.val]
-            if self.params.selection == "recent":
-                pool = sorted(pool, key=lambda p: p["order"])[-self.params.k:]
-            elif self.params.selection == "random":
-                pool = random.Random(f"{self.params.seed}:{user.user_id}").sample(pool, min(self.params.k, len(pool)))
-            return {"memory": pool}
-        text = {"demographics": render_demographics(profile.demographics) if profile.demographics else None,
-                "stated": profile.stated, "oracle": profile.persona_truth}[variant]
-        if not text:
-            raise DataError(f"method persona ({variant}) needs {NEEDS[variant]}, and user {user.user_id!r} has "
-                            f"none; use another persona variant or dataset")
-        return {"about_user": text}
+        if self.params.variant != "memory":
+            return {"about_user": about_user(UserContext(source=self.params.variant), user)}
+        pool = memory_pool(user)
+        if self.params.selection == "recent":
+            pool = recent(pool, self.params.k)
+        elif self.params.selection == "random":
+            pool = random.Random(f"{self.params.seed}:{user.user_id}").sample(pool, min(self.params.k, len(pool)))
+        return {"memory": pool}
 
     def _about(self, items: Sequence[JudgeItem], state: State) -> list[str]:
         if "about_user" in state:

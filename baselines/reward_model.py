@@ -6,6 +6,9 @@ responses, so in a linear model on differences it would cancel; it is not embedd
 - `global`: one w fit (scikit-learn) on every user's train and val pairs.
 - `personal`: per user, w_u = argmin logloss(user's train+val pairs) + prior/2 · |w_u - w_global|²,
   i.e. the global model adapted to the user's own choices, shrunk towards it when they are few.
+- `user_features`: one global model on [d, d ⊙ u], where u is the user's embedding: the
+  (chosen − rejected) direction of their own train+val pairs, scaled to norm sqrt(dim), leaving out the pair
+  being learned from (so a training pair never sees its own label in u). A user's direction is w + v ⊙ u.
 """
 
 from __future__ import annotations
@@ -25,10 +28,16 @@ from benchmark.methods import Method, State, UserData, register_method
 from benchmark.records import Cost, JudgeItem, Judgment, PreferencePair
 
 
+def _direction(v: np.ndarray) -> np.ndarray:
+    """Rows of `v` scaled to norm sqrt(dim), so user features d ⊙ u have the scale of d."""
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(norm > 0, norm, 1.0) * np.sqrt(v.shape[-1])
+
+
 @register_method("reward_model")
 class EmbeddingRewardModel(Method):
     class Params(Section):
-        variant: Literal["global", "personal"] = "global"
+        variant: Literal["global", "personal", "user_features"] = "global"
         C: float = Field(1.0, gt=0, description="inverse L2 strength of the global logistic regression")
         prior: float = Field(0.03, gt=0, description="pull of the personal model towards the global one")
 
@@ -44,17 +53,32 @@ class EmbeddingRewardModel(Method):
         """chosen − rejected, one row per pair."""
         return self._features([p.chosen for p in pairs], [p.rejected for p in pairs])
 
-    def setup(self, train: Sequence[PreferencePair]) -> State:
-        x = self._pair_features(train)
+    def _fit_global(self, x: np.ndarray) -> np.ndarray:
+        """Logistic regression without intercept on differences, shown in both orders."""
         model = LogisticRegression(C=self.params.C, fit_intercept=False, max_iter=2000)
         model.fit(np.vstack([x, -x]), np.r_[np.ones(len(x)), np.zeros(len(x))])
-        return {"w": model.coef_[0].tolist(), "n_pairs": len(train)}
+        return model.coef_[0]
+
+    def setup(self, users: Sequence[UserData]) -> State:
+        pairs = [p for user in users for p in user.known]
+        if self.params.variant != "user_features":
+            return {"w": self._fit_global(self._pair_features(pairs)).tolist(), "n_pairs": len(pairs)}
+        rows = []
+        for user in users:
+            d = self._pair_features(user.known)
+            if len(d) < 2:
+                continue
+            rows.append(np.hstack([d, d * _direction(d.sum(axis=0) - d)]))  # leave-one-out user embedding
+        wv = self._fit_global(np.vstack(rows))
+        return {"w": wv[: wv.size // 2].tolist(), "v": wv[wv.size // 2:].tolist(), "n_pairs": len(pairs)}
 
     def fit(self, user: UserData) -> State:
         if self.params.variant == "global":
             return {}
+        if self.params.variant == "user_features":
+            return {"u": _direction(self._pair_features(user.known).sum(axis=0)).tolist(), "n_pairs": len(user.known)}
         w0 = np.asarray(self.shared["w"])
-        pairs = user.train + user.val
+        pairs = user.known
         x = self._pair_features(pairs)
         prior = self.params.prior
 
@@ -70,9 +94,9 @@ class EmbeddingRewardModel(Method):
     def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
         start = time.perf_counter()
         w = np.asarray(state.get("w", self.shared["w"]))
+        if "u" in state:  # user_features: the user's own direction
+            w = w + np.asarray(self.shared["v"]) * np.asarray(state["u"])
         margin = self._features([i.first for i in items], [i.second for i in items]) @ w
         cost = Cost(seconds=(time.perf_counter() - start) / max(len(items), 1))
-        return [
-            Judgment("first" if m > 0 else "second" if m < 0 else "tie", float(expit(m)), f"margin={float(m):.4f}", cost)
-            for m in margin
-        ]
+        return [Judgment("first" if m > 0 else "second" if m < 0 else "tie", float(expit(m)), cost=cost,
+                         margin=float(m)) for m in margin]

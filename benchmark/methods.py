@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from benchmark.config import Section, parse_section
@@ -24,6 +26,11 @@ class UserData:
     val: tuple[PreferencePair, ...]
     profile: UserProfile
 
+    @property
+    def known(self) -> tuple[PreferencePair, ...]:
+        """Every pair the method may learn from: train, then val."""
+        return self.train + self.val
+
 
 class NoParams(Section):
     pass
@@ -32,8 +39,9 @@ class NoParams(Section):
 class Method(ABC):
     """Fit per user on train/val, then judge test items in both orders.
 
-    `setup` sees every user's train and val pairs (for global models such as a Bradley-Terry RM).
-    Both `setup` and `fit` return JSON-able state that the runner persists and hands back.
+    `setup` sees every user's train and val data (for global models such as a Bradley-Terry RM).
+    Both `setup` and `fit` return JSON-able state that the runner persists and hands back. Files a method
+    saves (e.g. a trained adapter) go under `workdir`, which the runner sets to a folder of the run.
     """
 
     Params: ClassVar[type[Section]] = NoParams
@@ -43,13 +51,14 @@ class Method(ABC):
     def __init__(self, params: Section, models: Models):
         self.params, self.models = params, models
         self.shared: State = {}
+        self.workdir = Path(tempfile.gettempdir()) / "prbench-method"
 
     @property
     def model_label(self) -> str:
         """The model whose numbers these are, for tables."""
         return self.models.model.name
 
-    def setup(self, train: Sequence[PreferencePair]) -> State:
+    def setup(self, users: Sequence[UserData]) -> State:
         return {}
 
     def restore(self, shared: State) -> None:

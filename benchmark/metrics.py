@@ -72,6 +72,7 @@ def summarize(df: pd.DataFrame, per_user: pd.DataFrame, n_boot: int = 1000, seed
     count = df.groupby("user_id", sort=True)["correct"].size().to_numpy(dtype=float)
     cis = user_bootstrap(correct, count, n_boot, seed)
     n = len(df)
+    margins = df["margin_chosen"].dropna() if "margin_chosen" in df else pd.Series(dtype=float)
     return {
         "n_users": int(len(per_user)), "n_pairs": int(per_user["n_test"].sum()), "n_judgments": n,
         "micro_accuracy": float(df["correct"].mean()), "micro_ci": list(cis["micro"]),
@@ -80,6 +81,7 @@ def summarize(df: pd.DataFrame, per_user: pd.DataFrame, n_boot: int = 1000, seed
         "ties": int((df["preferred"] == "tie").sum()), "tie_rate": float((df["preferred"] == "tie").mean()),
         "order_consistency": float((per_user["order_consistency"] * per_user["n_test"]).sum() / per_user["n_test"].sum()),
         "soft_accuracy": float(df["p_chosen"].fillna(0.0).mean()),
+        "mean_margin_chosen": float(margins.mean()) if len(margins) else None,  # reward models only
         "cost": {k: float(df[k].sum()) for k in ("calls", "prompt_tokens", "completion_tokens", "seconds")},
         "seconds_per_judgment": float(df["seconds"].sum() / n) if n else 0.0,
     }

@@ -107,9 +107,11 @@ class Cost:
 
 @dataclass
 class Judgment:
-    """A method's verdict on one JudgeItem. `p_first` is P(first preferred) when known."""
+    """A method's verdict on one JudgeItem. `p_first` is P(first preferred) when known; reward models
+    also give `margin`, reward(first) - reward(second)."""
 
     preferred: Preferred
     p_first: float | None = None
     raw: str | None = None
     cost: Cost = field(default_factory=Cost)
+    margin: float | None = None

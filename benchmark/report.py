@@ -31,8 +31,10 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  {s['n_users']} users, {s['n_pairs']} pairs, {s['n_judgments']} judgments; "
         f"failures {s['failures']} ({pct(s['failure_rate'])}%), ties {s['ties']}, "
         f"order consistency {pct(s['order_consistency'])}%",
+        *([f"  mean reward margin of the chosen response: {m:+.3f}"] if (m := s.get("mean_margin_chosen")) is not None
+          else []),
         f"  cost: {int(s['cost']['calls'])} calls, {int(s['cost']['prompt_tokens'])} prompt tokens, "
-        f"{s['cost']['seconds']:.1f} s judging, {s['fit_seconds']:.1f} s fitting",
+        f"{s['cost']['seconds']:.1f} s judging, {s.get('setup_seconds', 0) + s['fit_seconds']:.1f} s fitting",
         *([f"  model layer: {int(u['calls'])} calls sent, {int(u['failures'])} failed, {int(u['retries'])} "
            f"retries; cache {int(u['cache_hits'])} hits / {int(u['cache_misses'])} misses"]
           if (u := s.get("model_usage")) else []),

@@ -19,13 +19,16 @@ from benchmark.records import Judgment, Order, PreferencePair
 def item_record(pair: PreferencePair, order: Order, judgment: Judgment) -> dict[str, Any]:
     """A judgment plus the label-derived fields the runner (never the method) adds."""
     chosen_side = "first" if order == "AB" else "second"
-    p_chosen = None
+    p_chosen = margin_chosen = None
     if judgment.p_first is not None:
         p_chosen = judgment.p_first if order == "AB" else 1.0 - judgment.p_first
+    if judgment.margin is not None:
+        margin_chosen = judgment.margin if order == "AB" else -judgment.margin
     return {
         "pair_id": pair.pair_id, "user_id": pair.user_id, "order": order,
         "preferred": judgment.preferred, "correct": judgment.preferred == chosen_side,
-        "p_first": judgment.p_first, "p_chosen": p_chosen, "raw": judgment.raw, "cost": asdict(judgment.cost),
+        "p_first": judgment.p_first, "p_chosen": p_chosen, "margin": judgment.margin,
+        "margin_chosen": margin_chosen, "raw": judgment.raw, "cost": asdict(judgment.cost),
     }
 
 

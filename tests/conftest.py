@@ -50,3 +50,14 @@ def quick(tmp_path):
         return make_config("logger=none", "split.max_users=6", "cache.mode=off", f"results_dir={tmp_path}",
                            *overrides)
     return build
+
+
+@pytest.fixture(scope="session")
+def trained_rm(tmp_path_factory):
+    """The SmolLM2 Bradley-Terry RM trained on the whole demo benchmark on CPU (minutes: shared by tests)."""
+    from benchmark.runner.run import run
+
+    results = tmp_path_factory.mktemp("bt")
+    cfg = make_config("logger=none", "method=bt_reward_model", "method.params.merged=true", "cache.mode=off",
+                      f"results_dir={results}")
+    return run(cfg, results / "runs" / "bt")

@@ -1,7 +1,7 @@
 """Model backends behind one interface, built from the `backend`, `model` and `cache` config sections.
 
-Every chat model a method gets is wrapped in `ModelLayer` (cache + usage meter); network backends also
-share its retry policy and bounded concurrency.
+Every chat model a method gets is wrapped in `ModelLayer` (cache + usage meter), every reward model in
+`RewardLayer`; network backends also share the retry policy and bounded concurrency.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from benchmark.config import Section, parse_section
+from benchmark.errors import ConfigError
 from benchmark.models.base import ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.embeddings import Embedder
-from benchmark.models.layer import ModelLayer, RequestCache, RetryPolicy
+from benchmark.models.reward import RewardModel, Score
+from benchmark.models.layer import ModelLayer, RequestCache, RetryPolicy, RewardLayer
 from benchmark.models.packaged import cache_dir
 
 
@@ -101,14 +103,34 @@ def identity(backend: Any, model: ModelConfig) -> dict[str, Any]:
     return ident
 
 
-_LAYERS: dict[tuple, ModelLayer] = {}  # loaded models stay loaded for later runs in the process
+def _reward_backend(backend: Any, model: ModelConfig) -> Any:
+    if backend.kind == "mock":
+        from benchmark.models.mock import MockReward
+
+        return MockReward(model.name)
+    if backend.kind == "transformers":
+        from benchmark.models.reward import TransformersReward
+
+        return TransformersReward.load(model.name, backend.dtype, backend.batch_size, backend.max_prompt_tokens,
+                                       backend.device, model.revision)
+    if backend.kind == "vllm":
+        from benchmark.models.reward import VLLMReward
+
+        return VLLMReward(model.name, backend, model.revision)
+    raise ConfigError(f"config backend.kind: reward models run locally (transformers or vllm), not {backend.kind!r}")
 
 
-def _layer(backend: Any, model: ModelConfig, cache_cfg: CacheConfig) -> ModelLayer:
-    key = (backend, model, cache_cfg)
+_LAYERS: dict[tuple, Any] = {}  # loaded models stay loaded for later runs in the process
+
+
+def _layer(kind: str, backend: Any, model: ModelConfig, cache_cfg: CacheConfig) -> Any:
+    key = (kind, backend, model, cache_cfg)
     if key not in _LAYERS:
         path = Path(cache_cfg.path) if cache_cfg.path else cache_dir() / "requests.sqlite"
-        _LAYERS[key] = ModelLayer(_backend(backend, model), identity(backend, model), RequestCache(path, cache_cfg.mode))
+        cache = RequestCache(path, cache_cfg.mode)
+        ident = identity(backend, model)
+        _LAYERS[key] = ModelLayer(_backend(backend, model), ident, cache) if kind == "chat" else \
+            RewardLayer(_reward_backend(backend, model), ident, cache)
     return _LAYERS[key]
 
 
@@ -132,18 +154,26 @@ class Models:
         return other
 
     def chat(self) -> ModelLayer:
-        return _layer(self.backend, self.model, self.cache)
+        return _layer("chat", self.backend, self.model, self.cache)
+
+    def reward(self) -> RewardLayer:
+        """`model.name` as a sequence-classification reward model (transformers, vllm or mock backend)."""
+        return _layer("reward", self.backend, self.model, self.cache)
 
     def embedder(self) -> Embedder:
         return _embedder(self.model.embedder)
 
     def usage(self) -> dict[str, float]:
-        """Calls, tokens, seconds, failures, retries and cache hits so far; {} if no chat model was used."""
-        layer = _LAYERS.get((self.backend, self.model, self.cache))
-        if layer is None:
-            return {}
-        return {**layer.usage.snapshot(), "retries": getattr(layer.inner, "retries", 0),
-                "cache_hits": layer.cache.hits, "cache_misses": layer.cache.misses}
+        """Calls, tokens, seconds, failures, retries and cache hits so far (chat and reward models together);
+        {} if no model was used."""
+        layers = [_LAYERS[k] for k in (("chat", self.backend, self.model, self.cache),
+                                       ("reward", self.backend, self.model, self.cache)) if k in _LAYERS]
+        total: dict[str, float] = {}
+        for layer in layers:
+            usage = {**layer.usage.snapshot(), "retries": getattr(layer.inner, "retries", 0),
+                     "cache_hits": layer.cache.hits, "cache_misses": layer.cache.misses}
+            total = {k: total.get(k, 0) + v for k, v in usage.items()}
+        return total
 
 
-__all__ = ["ChatModel", "ChoiceResult", "Embedder", "Generation", "GenerationParams", "Models"]
+__all__ = ["ChatModel", "ChoiceResult", "Embedder", "Generation", "GenerationParams", "Models", "RewardModel", "Score"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
+from benchmark.models.reward import Score
 from benchmark.records import Cost
 
 T = TypeVar("T")
@@ -114,10 +115,10 @@ def _chat_key(chat: Chat) -> list[list[str]]:
     return [[m.role, m.content] for m in chat]
 
 
-class ModelLayer(ChatModel):
-    """Wraps a backend: answers come from the cache when they can, everything else is metered."""
+class CachedLayer:
+    """Answers come from the cache when they can; everything else is computed, metered and stored."""
 
-    def __init__(self, inner: ChatModel, identity: dict[str, Any], cache: RequestCache):
+    def __init__(self, inner: Any, identity: dict[str, Any], cache: RequestCache):
         self.inner, self.identity, self.cache = inner, identity, cache
         self.name = inner.name
         self.usage = Usage()
@@ -143,6 +144,10 @@ class ModelLayer(ChatModel):
             self.cache.put(store)
         return results
 
+
+class ModelLayer(CachedLayer, ChatModel):
+    """A chat backend behind the cache and usage meter."""
+
     def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
         requests = [{"kind": "choice", "choices": list(choices), "chat": _chat_key(c)} for c in chats]
         return self._cached(
@@ -159,3 +164,14 @@ class ModelLayer(ChatModel):
             requests, lambda idx: self.inner.generate([chats[i] for i in idx], params),
             lambda r: {"text": r.text, "cost": asdict(r.cost)},
             lambda d: Generation(d["text"], Cost()))
+
+
+class RewardLayer(CachedLayer):
+    """A reward model behind the cache and usage meter."""
+
+    def score(self, conversations: Sequence[Chat]) -> list[Score]:
+        requests = [{"kind": "reward", "chat": _chat_key(c)} for c in conversations]
+        return self._cached(
+            requests, lambda idx: self.inner.score([conversations[i] for i in idx]),
+            lambda r: {"value": r.value, "cost": asdict(r.cost)},
+            lambda d: Score(d["value"], Cost()))

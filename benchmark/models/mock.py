@@ -1,4 +1,4 @@
-"""A deterministic offline model for unit tests of plumbing (never for reported numbers)."""
+"""Deterministic offline models for unit tests of plumbing (never for reported numbers)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
+from benchmark.models.reward import Score
 from benchmark.records import Cost
 
 
@@ -37,3 +38,18 @@ class MockChat(ChatModel):
         self.seen.extend(chats)
         return [Generation(self.reply(chat)[: 4 * params.max_new_tokens], Cost(1, len(repr(chat)), 1, 0.0))
                 for chat in chats]
+
+
+class MockReward:
+    """Rewards a conversation with `reward` (conversation) -> float, by default a hash of it.
+
+    Records every conversation it scored in `seen`."""
+
+    def __init__(self, name: str = "mock", reward: Callable[[Chat], float] | None = None):
+        self.name = name
+        self.reward = reward or (lambda chat: _unit(repr(chat)))
+        self.seen: list[Chat] = []
+
+    def score(self, conversations: Sequence[Chat]) -> list[Score]:
+        self.seen.extend(conversations)
+        return [Score(self.reward(c), Cost(1, len(repr(c)), 0, 0.0)) for c in conversations]

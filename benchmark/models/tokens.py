@@ -17,6 +17,11 @@ def encode_chat(tokenizer, chat: Chat) -> list[int]:
                                               return_dict=True)["input_ids"])
 
 
+def encode_conversation(tokenizer, chat: Chat) -> list[int]:
+    """Token ids of a finished conversation (ending with the assistant turn), as a reward model reads it."""
+    return list(tokenizer.apply_chat_template(chat_dicts(chat), tokenize=True, return_dict=True)["input_ids"])
+
+
 def single_token_ids(tokenizer, choices: Sequence[str]) -> list[int]:
     """The token id of each choice; refuses choices that are not one distinct token each."""
     ids = [tokenizer.encode(c, add_special_tokens=False) for c in choices]

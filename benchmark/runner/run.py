@@ -87,8 +87,11 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     splits = split_benchmark(bench, split_cfg)
     print(f"[prbench] {bench.name}: {summarize_splits(splits)}")
 
+    users = {s.user_id: UserData(s.user_id, s.train, s.val, visible_profile(
+        method, bench.profiles.get(s.user_id, UserProfile(s.user_id)))) for s in splits}
     usage_start = models.usage()
-    shared, _ = folder.state("_shared", lambda: method.setup([p for s in splits for p in s.train + s.val]))
+    method.workdir = folder.method_dir
+    shared, setup_seconds = folder.state("_shared", lambda: method.setup(list(users.values())))
     method.restore(shared)
     store = ItemStore(folder.items)
     expected = [(p.pair_id, o) for s in splits for p in s.test for o in ORDERS]
@@ -98,10 +101,8 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
               desc=f"{method_cfg.name} on {bench.name}") as bar:
         for split in splits:
             bar.set_postfix_str(split.user_id)
-            profile = visible_profile(method, bench.profiles.get(split.user_id, UserProfile(split.user_id)))
-            user = UserData(split.user_id, split.train, split.val, profile)
             before = models.usage()
-            state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(user))
+            state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(users[split.user_id]))
             fit_calls[split.user_id] = _delta(before, models.usage())
             _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
 
@@ -109,7 +110,8 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     per_user = _per_user(items, splits, fit_seconds, fit_calls, settings)
     summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
-               "fit_seconds": float(sum(fit_seconds.values())), "model_usage": _delta(usage_start, models.usage())}
+               "setup_seconds": setup_seconds, "fit_seconds": float(sum(fit_seconds.values())),
+               "model_usage": _delta(usage_start, models.usage())}
     per_user.to_csv(run_dir / "per_user.csv", index=False)
     write_json(run_dir / "summary.json", summary)
     print(format_summary(summary))

@@ -35,7 +35,7 @@ def test_non_oracle_variants_never_see_the_ground_truth(quick):
 
 
 def test_demo_has_no_demographics(quick):
-    with pytest.raises(DataError, match=r"persona \(demographics\) needs survey demographics"):
+    with pytest.raises(DataError, match=r"user context .demographics. needs survey demographics"):
         run_quick(quick, "method=persona_demographics")
 
 

@@ -30,3 +30,13 @@ def test_fit_states_reload_to_identical_judgments(tmp_path):
     again = run(make_config("logger=none", "method=reward_model_personal", "split.max_users=5", "resume=true",
                             f"results_dir={tmp_path}"), tmp_path / "a")
     assert again.per_user["accuracy"].tolist() == first.per_user["accuracy"].tolist()
+
+
+def test_user_embedding_features_beat_the_global_model(tmp_path):
+    """One global fit whose features carry the user's own preference direction adapts to every user."""
+    results = {}
+    for method in ("reward_model", "reward_model_user_features"):
+        cfg = make_config("logger=none", f"method={method}", f"results_dir={tmp_path}")
+        results[method] = run(cfg, tmp_path / method).summary
+    assert results["reward_model_user_features"]["macro_accuracy"] > results["reward_model"]["macro_accuracy"] + 0.02
+    assert results["reward_model_user_features"]["mean_margin_chosen"] > results["reward_model"]["mean_margin_chosen"]
