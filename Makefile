@@ -15,7 +15,7 @@ test-fast:        ## skip the tests that run real models
 leaderboard:      ## rebuild results/leaderboard.{csv,md} from every run under results/runs
 	prbench-leaderboard
 
-GATE_METHODS = reward_model reward_model_personal longer
+GATE_METHODS = reward_model reward_model_personal reward_model_user_features longer
 GATE_RUNS = $(foreach m,$(GATE_METHODS),results/regress/runs/demo/$(m))
 
 regress: setup    ## accuracy gate: the fast CPU methods on the demo vs results/baselines/demo.json

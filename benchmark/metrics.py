@@ -17,7 +17,8 @@ import pandas as pd
 from benchmark.stats import percentile_ci
 
 PER_USER_COLUMNS = ["user_id", "n_test", "n_judgments", "accuracy", "ci_low", "ci_high", "failures", "ties",
-                    "order_consistency", "soft_accuracy", "calls", "prompt_tokens", "completion_tokens", "seconds"]
+                    "order_consistency", "soft_accuracy", "mean_margin_chosen", "calls", "prompt_tokens",
+                    "completion_tokens", "seconds"]
 
 
 def items_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -52,6 +53,7 @@ def per_user_table(df: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.Da
             "failures": int((group["preferred"] == "fail").sum()), "ties": int((group["preferred"] == "tie").sum()),
             "order_consistency": float(user_pairs["consistent"].mean()),
             "soft_accuracy": float(group["p_chosen"].fillna(0.0).mean()),
+            "mean_margin_chosen": float(group["margin_chosen"].mean()) if "margin_chosen" in group else None,
             "calls": int(group["calls"].sum()), "prompt_tokens": int(group["prompt_tokens"].sum()),
             "completion_tokens": int(group["completion_tokens"].sum()), "seconds": float(group["seconds"].sum()),
         })

@@ -54,10 +54,13 @@ def quick(tmp_path):
 
 @pytest.fixture(scope="session")
 def trained_rm(tmp_path_factory):
-    """The SmolLM2 Bradley-Terry RM trained on the whole demo benchmark on CPU (minutes: shared by tests)."""
+    """The SmolLM2 Bradley-Terry RM trained on the whole demo benchmark on CPU (minutes: shared by tests).
+
+    For a quick loop on the tests that use it, PRBENCH_TRAINED_RM=<a run folder of this config> resumes it."""
     from benchmark.runner.run import run
 
-    results = tmp_path_factory.mktemp("bt")
+    folder = Path(os.environ["PRBENCH_TRAINED_RM"]) if os.environ.get("PRBENCH_TRAINED_RM") else \
+        tmp_path_factory.mktemp("bt") / "runs" / "bt"
     cfg = make_config("logger=none", "method=bt_reward_model", "method.params.merged=true", "cache.mode=off",
-                      f"results_dir={results}")
-    return run(cfg, results / "runs" / "bt")
+                      f"results_dir={folder.parent.parent}", "resume=true")
+    return run(cfg, folder)
