@@ -19,6 +19,7 @@ from pydantic import Field
 from benchmark.config import Section
 from benchmark.errors import ConfigError, RunError
 from benchmark.methods import Method, State, UserData, register_method
+from benchmark.models.packaged import resolve_model
 from benchmark.models.reward import TransformersReward
 from benchmark.models.tokens import encode_conversation
 from benchmark.models.train_reward import LoraRecipe, train_bt_reward
@@ -51,14 +52,8 @@ class BradleyTerryRewardModel(Method):
             raise ConfigError(f"config backend.kind: bt_reward_model trains with transformers, not {backend.kind!r}")
         return backend
 
-    def _scorer(self, model, tokenizer) -> TransformersReward:
-        backend = self._backend()
-        return TransformersReward(self.model_label, model, tokenizer, backend.batch_size, backend.max_prompt_tokens)
-
     def setup(self, users: Sequence[UserData]) -> State:
         from transformers import AutoTokenizer
-
-        from benchmark.models.packaged import resolve_model
 
         backend, ctx = self._backend(), self.params.context
         tokenizer = AutoTokenizer.from_pretrained(resolve_model(self.models.model.name))
@@ -78,8 +73,9 @@ class BradleyTerryRewardModel(Method):
         model, tokenizer, metrics = train_bt_reward(self.models.model.name, rows, self.params.lora, self.workdir,
                                                     backend.dtype, backend.device, self.params.merged)
         probe = [ids for row in rows[:PROBE // 2] for ids in row.values()]
+        trained = TransformersReward(self.model_label, model, tokenizer, backend.batch_size, backend.max_prompt_tokens)
         return {"adapter": "adapter", "train_pairs": len(rows), "dropped_too_long": too_long, **metrics,
-                "probe_rewards": self._scorer(model, tokenizer).score_ids(probe), "probe_ids": probe}
+                "probe_rewards": trained.score_ids(probe), "probe_ids": probe}
 
     def restore(self, shared: State) -> None:
         super().restore(shared)
@@ -91,7 +87,6 @@ class BradleyTerryRewardModel(Method):
         if drift > self.params.probe_tolerance:
             raise RunError(f"the adapter in {self.workdir} does not reproduce its training rewards "
                            f"(max change {drift:.2e}); delete the run folder and train again")
-        self.reload_drift = drift
 
     def fit(self, user: UserData) -> State:
         return {"about_user": about_user(self.params.context, user)}

@@ -96,6 +96,8 @@ def _backend(backend: Any, model: ModelConfig) -> ChatModel:
 def identity(backend: Any, model: ModelConfig) -> dict[str, Any]:
     """What makes two models' answers differ: part of every cache key."""
     ident = {"backend": backend.kind, "model": model.name, "revision": model.revision}
+    if Path(model.name).is_dir():  # a local folder: retrained weights at the same path are another model
+        ident["files"] = folder_digest(Path(model.name))
     if backend.kind in ("transformers", "vllm"):
         ident["dtype"] = backend.dtype
     if backend.kind == "openai":
@@ -118,6 +120,13 @@ def _reward_backend(backend: Any, model: ModelConfig) -> Any:
 
         return VLLMReward(model.name, backend, model.revision)
     raise ConfigError(f"config backend.kind: reward models run locally (transformers or vllm), not {backend.kind!r}")
+
+
+def folder_digest(folder: Path) -> str:
+    """Names, sizes and modification times of a model folder's files: changes when its weights do."""
+    stats = sorted((str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns)
+                   for f in folder.rglob("*") if f.is_file())
+    return RequestCache.key({"files": stats})
 
 
 _LAYERS: dict[tuple, Any] = {}  # loaded models stay loaded for later runs in the process

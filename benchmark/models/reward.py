@@ -72,6 +72,7 @@ def fp32_head(model):
     import torch
 
     for name, module in model.named_modules():
+        # `default`: the trained copy of the head inside a PEFT adapter (modules_to_save)
         if name.split(".")[-1] in ("score", "classifier", "default") and isinstance(module, torch.nn.Linear) \
                 and module.out_features == 1:
             module.float()

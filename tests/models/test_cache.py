@@ -69,3 +69,15 @@ def test_cached_rerun_of_a_finished_run_makes_no_request(quick, tmp_path):
     assert cold.summary["model_usage"]["calls"] == 48
     assert warm.summary["model_usage"]["calls"] == 0 and warm.summary["model_usage"]["cache_hits"] == 48
     assert warm.summary["micro_accuracy"] == cold.summary["micro_accuracy"]
+
+
+def test_a_local_model_folder_with_new_weights_is_another_model(tmp_path):
+    from benchmark.models import MockConfig, ModelConfig, identity
+
+    folder = tmp_path / "rm"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"old")
+    model = ModelConfig(name=str(folder))
+    before = identity(MockConfig(kind="mock"), model)
+    (folder / "model.safetensors").write_bytes(b"retrained")
+    assert identity(MockConfig(kind="mock"), model) != before
