@@ -106,7 +106,8 @@ class TransformersReward(RewardModel):
             model = PeftModel.from_pretrained(model, path)  # unmerged: scores equal the trained model's
         elif any(key.split(".")[0] in ("score", "classifier") for key in info["missing_keys"]):
             raise ConfigError(f"model {name!r} has no trained reward head ({', '.join(info['missing_keys'])} "
-                              f"missing): it is not a sequence-classification reward model")
+                              f"missing): it is not a sequence-classification reward model; set model.name to "
+                              f"one (e.g. model=skywork_llama31_8b, or a bt_reward_model run's method/merged)")
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         model.config.pad_token_id = tokenizer.pad_token_id  # the head reads the last non-pad token
