@@ -16,9 +16,9 @@ from benchmark.config import Section, parse_section
 from benchmark.errors import ConfigError
 from benchmark.models.base import ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.embeddings import Embedder
-from benchmark.models.reward import RewardModel, Score
 from benchmark.models.layer import ModelLayer, RequestCache, RetryPolicy, RewardLayer
 from benchmark.models.packaged import cache_dir
+from benchmark.models.reward import RewardModel, Score
 
 
 class TransformersConfig(Section):
@@ -185,4 +185,5 @@ class Models:
         return total
 
 
-__all__ = ["ChatModel", "ChoiceResult", "Embedder", "Generation", "GenerationParams", "Models", "RewardModel", "Score"]
+__all__ = ["ChatModel", "ChoiceResult", "Embedder", "Generation", "GenerationParams", "Models", "RewardModel",
+           "Score"]
