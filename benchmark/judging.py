@@ -22,7 +22,6 @@ from typing import Literal
 from pydantic import Field
 
 from benchmark.config import Section
-
 from benchmark.models.base import ChatModel, ChoiceResult, GenerationParams
 from benchmark.records import JudgeItem, Judgment, Message
 

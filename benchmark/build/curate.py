@@ -49,9 +49,9 @@ def personalizable(pairs: list[PreferencePair], chat, threshold: float) -> list[
 
 def disagreement(pairs: list[PreferencePair], panel_chats: list) -> list[bool]:
     votes = defaultdict(set)
+    prompts = [judge_chat(JudgeItem.from_pair(p, o)) for p in pairs for o in ("AB", "BA")]
     for chat in panel_chats:
-        items = [JudgeItem.from_pair(p, o) for p in pairs for o in ("AB", "BA")]
-        judgments = judge_by_logprobs(chat, [judge_chat(i) for i in items])
+        judgments = judge_by_logprobs(chat, prompts)
         for k, pair in enumerate(pairs):
             ab, ba = judgments[2 * k].preferred, judgments[2 * k + 1].preferred
             votes[pair.pair_id].add("chosen" if (ab, ba) == ("first", "second") else

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from benchmark.config import DataConfig
+from benchmark.config import DataConfig, parse_section
 from benchmark.data.stored_judges import stored_picks
 from benchmark.data.sources import read_hub, read_jsonl, read_local
 from benchmark.data.validate import parse_pairs
@@ -54,20 +54,16 @@ def load_personalrewardbench(cfg: DataConfig, models=None) -> Benchmark:
     Columns beyond the core ones (scores, `prediction_*` judge outputs, filter verdicts) go to `meta`, and
     the stored judge outputs also, label-free, to `meta["stored_picks"]` (see stored_judges.py).
     """
-    if cfg.path:
-        rows, source = read_local(cfg.path), cfg.path
-    elif cfg.hub_id:
-        rows, source = read_hub(cfg.hub_id, cfg.revision), cfg.hub_id
-    else:
-        raise DataError(f"data '{cfg.name}' needs data.path (local copy) or data.hub_id")
+    rows, source = _source_rows(cfg)
     pairs = parse_pairs(rows, source=source, source_tag=cfg.name)
     for pair in pairs:
         pair.meta["stored_picks"] = stored_picks(pair.chosen, pair.rejected, pair.meta)
     return Benchmark(cfg.name, pairs)
 
 
-def _raw_rows(cfg: DataConfig, part: str | None = None) -> tuple[list[dict], str]:
-    """Rows of a raw source: `data.path` (a file, or a folder holding `<part>.jsonl|parquet`) or the hub."""
+def _source_rows(cfg: DataConfig, part: str | None = None) -> tuple[list[dict], str]:
+    """Rows of a source and its name: `data.path` (a file or folder; with `part`, a folder's
+    `<part>.jsonl|parquet`) or the hub (with `part`, that dataset config)."""
     if cfg.path:
         path = Path(cfg.path)
         if part and path.is_dir():
@@ -77,13 +73,12 @@ def _raw_rows(cfg: DataConfig, part: str | None = None) -> tuple[list[dict], str
             path = found[0]
         return read_local(path), str(path)
     if cfg.hub_id:
-        return read_hub(cfg.hub_id, cfg.revision, part), f"{cfg.hub_id}:{part or 'default'}"
+        return read_hub(cfg.hub_id, cfg.revision, part), f"{cfg.hub_id}:{part}" if part else cfg.hub_id
     raise DataError(f"data '{cfg.name}' needs data.path (local copy) or data.hub_id")
 
 
 def _curated(cfg: DataConfig, pairs, profiles, report, models) -> Benchmark:
     from benchmark.build.curate import CurationOptions, curate
-    from benchmark.config import parse_section
 
     opts = parse_section(CurationOptions, cfg.curation, "data.curation")
     chat = (lambda name: models.chat() if name is None else models.with_model(name).chat()) if models else None
@@ -95,9 +90,8 @@ def _curated(cfg: DataConfig, pairs, profiles, report, models) -> Benchmark:
 def load_arena_raw(cfg: DataConfig, models=None) -> Benchmark:
     """lmsys/chatbot_arena_conversations, built into pairs (benchmark/build/arena.py)."""
     from benchmark.build.arena import ArenaOptions, arena_pairs
-    from benchmark.config import parse_section
 
-    rows, source = _raw_rows(cfg)
+    rows, source = _source_rows(cfg)
     pairs, report = arena_pairs(rows, parse_section(ArenaOptions, cfg.options, "data.options"), source)
     return _curated(cfg, pairs, {}, report, models)
 
@@ -106,10 +100,9 @@ def load_arena_raw(cfg: DataConfig, models=None) -> Benchmark:
 def load_prism_raw(cfg: DataConfig, models=None) -> Benchmark:
     """HannahRoseKirk/prism-alignment conversations + survey, built into pairs (benchmark/build/prism.py)."""
     from benchmark.build.prism import PrismOptions, prism_pairs
-    from benchmark.config import parse_section
 
     opts = parse_section(PrismOptions, cfg.options, "data.options")
-    conversations, source = _raw_rows(cfg, "conversations")
-    survey = _raw_rows(cfg, "survey")[0] if opts.require_survey or cfg.path is None else None
+    conversations, source = _source_rows(cfg, "conversations")
+    survey = _source_rows(cfg, "survey")[0] if opts.require_survey or cfg.path is None else None
     pairs, profiles, report = prism_pairs(conversations, survey, opts, source)
     return _curated(cfg, pairs, profiles, report, models)
