@@ -8,6 +8,7 @@ from benchmark.config import DataConfig, LoggerConfig, RunConfig, SplitConfig, p
 from benchmark.errors import ConfigError
 from benchmark.methods import build_method
 from benchmark.models import Models
+from benchmark.models.registry import BACKEND_MODULES, backend_class
 from benchmark.runner.main import CONFIG_DIR
 from tests.conftest import make_config
 
@@ -72,3 +73,15 @@ def test_launcher_configs_compose(launcher, target):
         cfg = compose(config_name="config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith(target)
     assert "gpus_per_node" in cfg.hydra.launcher or cfg.hydra.launcher.ray.remote.num_gpus == 1
+
+
+def test_unknown_backend_kind_is_named():
+    cfg = make_config("backend.kind=nope")
+    with pytest.raises(ConfigError, match=r"backend\.kind: unknown backend 'nope'"):
+        Models(cfg.backend, cfg.model)
+
+
+@pytest.mark.parametrize("kind", sorted(BACKEND_MODULES))
+def test_each_backend_module_registers_its_kind(kind):
+    config = backend_class(kind).Config
+    assert config(kind=kind).kind == kind

@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
+from typing import Literal
 
+from pydantic import Field
+
+from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
+from benchmark.models.registry import Backend, register_backend
 from benchmark.models.reward import Score
 from benchmark.records import Cost
 
@@ -53,3 +58,19 @@ class MockReward:
     def score(self, conversations: Sequence[Chat]) -> list[Score]:
         self.seen.extend(conversations)
         return [Score(self.reward(c), Cost(1, len(repr(c)), 0, 0.0)) for c in conversations]
+
+
+class MockConfig(Section):
+    kind: Literal["mock"]
+    latency_s: float = Field(0.0, ge=0)
+
+
+@register_backend("mock")
+class MockBackend(Backend):
+    Config = MockConfig
+
+    def chat(self, model) -> MockChat:
+        return MockChat(model.name, latency_s=self.cfg.latency_s)
+
+    def reward(self, model) -> MockReward:
+        return MockReward(model.name)

@@ -11,10 +11,15 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from typing import Literal
 
+from pydantic import Field
+
+from benchmark.config import Section
 from benchmark.errors import ConfigError
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.layer import RetryPolicy, TransientError, run_concurrently
+from benchmark.models.registry import Backend, register_backend
 from benchmark.models.tokens import chat_dicts
 from benchmark.records import Cost
 
@@ -98,3 +103,25 @@ class OpenAIChat(ChatModel):
 
     def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
         return run_concurrently(lambda chat: self._generate_one(chat, params), list(chats), self.cfg.max_concurrency)
+
+
+class OpenAIConfig(Section):
+    kind: Literal["openai"]
+    base_url: str | None = None        # default: $OPENAI_BASE_URL
+    api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable, never from a config file
+    timeout_s: float = Field(60.0, gt=0)
+    max_concurrency: int = Field(16, ge=1)
+    max_attempts: int = Field(5, ge=1)
+    backoff_s: float = Field(0.5, ge=0)
+    top_logprobs: int = Field(20, ge=2, le=20)
+
+
+@register_backend("openai")
+class OpenAIBackend(Backend):
+    Config = OpenAIConfig
+
+    def chat(self, model) -> OpenAIChat:
+        return OpenAIChat(model.name, self.cfg, RetryPolicy(self.cfg.max_attempts, self.cfg.backoff_s))
+
+    def identity(self) -> dict:
+        return {"base_url": self.cfg.base_url}

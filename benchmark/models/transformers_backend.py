@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Literal
 
+from pydantic import Field
+
+from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
+from benchmark.models.registry import Backend, register_backend
+from benchmark.models.reward import TransformersReward
 from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
 
@@ -104,3 +110,30 @@ class TransformersChat(ChatModel):
                 out[i] = [(self.tokenizer.decode([t]), float(v)) for t, v in zip(indices[row].tolist(),
                                                                                  values[row].tolist())]
         return out
+
+
+class TransformersConfig(Section):
+    kind: Literal["transformers"]
+    dtype: Literal["bfloat16", "float32", "float16"] = "bfloat16"
+    batch_size: int = Field(8, ge=1)
+    max_prompt_tokens: int = Field(2048, ge=16)
+    device: str = "cpu"
+    threads: int | None = None
+
+
+@register_backend("transformers")
+class TransformersBackend(Backend):
+    Config = TransformersConfig
+
+    def chat(self, model) -> TransformersChat:
+        cfg = self.cfg
+        return TransformersChat(model.name, cfg.dtype, cfg.batch_size, cfg.max_prompt_tokens, cfg.device,
+                                cfg.threads, model.revision)
+
+    def reward(self, model) -> TransformersReward:
+        cfg = self.cfg
+        return TransformersReward.load(model.name, cfg.dtype, cfg.batch_size, cfg.max_prompt_tokens, cfg.device,
+                                       model.revision)
+
+    def identity(self) -> dict:
+        return {"dtype": self.cfg.dtype}

