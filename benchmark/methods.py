@@ -1,4 +1,10 @@
-"""The method interface and its registry. A method is one file in `baselines/` that registers itself."""
+"""The method interface and its registry.
+
+Methods are found through the `prbench.methods` entry-point group (name = method kind, value =
+`module:MethodClass`): prbench's own, in `baselines/`, are declared in its pyproject.toml, and any installed
+package can declare more. The core never imports `baselines`; a method's module is imported when a run
+asks for its kind.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -72,7 +79,8 @@ class Method(ABC):
         """One Judgment per item, in the same order."""
 
 
-METHODS: dict[str, type[Method]] = {}
+METHODS: dict[str, type[Method]] = {}  # kinds loaded so far in this process
+ENTRY_POINT_GROUP = "prbench.methods"
 
 
 def register_method(kind: str) -> Callable[[type[Method]], type[Method]]:
@@ -82,6 +90,27 @@ def register_method(kind: str) -> Callable[[type[Method]], type[Method]]:
     return register
 
 
+def method_class(kind: str) -> type[Method]:
+    """The method registered as `kind`, loading its entry point on first use."""
+    if kind not in METHODS:
+        for point in entry_points(group=ENTRY_POINT_GROUP, name=kind):
+            try:
+                cls = point.load()
+            except Exception as error:  # a broken plug-in: name it instead of a traceback
+                raise ConfigError(f"config method.kind: entry point {kind!r} = {point.value!r} failed to load: "
+                                  f"{type(error).__name__}: {error}") from error
+            if not (isinstance(cls, type) and issubclass(cls, Method)):
+                raise ConfigError(f"config method.kind: entry point {kind!r} = {point.value!r} is not a "
+                                  f"benchmark.methods.Method subclass")
+            METHODS[kind] = cls
+            break
+    if kind not in METHODS:
+        known = sorted(set(METHODS) | {point.name for point in entry_points(group=ENTRY_POINT_GROUP)})
+        raise ConfigError(f"config method.kind: unknown method {kind!r} (known: {', '.join(known)}; a method "
+                          f"from another package needs an installed `{ENTRY_POINT_GROUP}` entry point)")
+    return METHODS[kind]
+
+
 class MethodConfig(Section):
     kind: str
     name: str
@@ -89,13 +118,11 @@ class MethodConfig(Section):
 
 
 def build_method(cfg: Any, models: Models) -> tuple[MethodConfig, Method]:
-    import baselines  # noqa: F401  (registers every method in baselines/)
-
+    if (cfg or {}).get("kind") is None:
+        raise ConfigError(f"config method.kind: missing (method=external needs method.kind=<the name of an "
+                          f"installed `{ENTRY_POINT_GROUP}` entry point>)")
     method_cfg = parse_section(MethodConfig, cfg, "method")
-    if method_cfg.kind not in METHODS:
-        raise ConfigError(f"config method.kind: unknown method {method_cfg.kind!r} "
-                          f"(known: {', '.join(sorted(METHODS))})")
-    cls = METHODS[method_cfg.kind]
+    cls = method_class(method_cfg.kind)
     return method_cfg, cls(parse_section(cls.Params, method_cfg.params, "method.params"), models)
 
 

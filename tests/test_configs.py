@@ -6,11 +6,11 @@ import pytest
 
 from benchmark.config import DataConfig, LoggerConfig, RunConfig, SplitConfig, parse_section
 from benchmark.errors import ConfigError
-from benchmark.methods import build_method
+from benchmark.methods import build_method, method_class
 from benchmark.models import Models
 from benchmark.models.registry import BACKEND_MODULES, backend_class
 from benchmark.runner.main import CONFIG_DIR
-from tests.conftest import make_config
+from tests.conftest import ROOT, make_config
 
 GROUPS = ["data", "split", "method", "backend", "model", "logger", "experiment"]
 
@@ -26,7 +26,7 @@ def test_every_group_has_options(group):
 
 @pytest.mark.parametrize("group,option", [(g, o) for g in GROUPS for o in options(g)])
 def test_every_option_composes_and_validates(group, option):
-    cfg = make_config(f"{group}={option}")
+    cfg = make_config(f"{group}={option}", *(["method.kind=longer"] if option == "external" else []))
     parse_section(DataConfig, cfg.data, "data")
     parse_section(SplitConfig, cfg.split, "split")
     parse_section(LoggerConfig, cfg.logger, "logger")
@@ -85,3 +85,24 @@ def test_unknown_backend_kind_is_named():
 def test_each_backend_module_registers_its_kind(kind):
     config = backend_class(kind).Config
     assert config(kind=kind).kind == kind
+
+
+def test_external_method_without_a_kind_is_named():
+    cfg = make_config("method=external")
+    with pytest.raises(ConfigError, match=r"method\.kind: missing"):
+        build_method(cfg.method, Models(cfg.backend, cfg.model))
+
+
+def test_every_builtin_method_is_a_declared_entry_point():
+    """A method in baselines/ without its line in pyproject.toml could not be found by `method.kind`."""
+    import re
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["prbench.methods"]
+    registered = {kind: path.stem for path in (ROOT / "baselines").glob("*.py")
+                  for kind in re.findall(r'@register_method\("(\w+)"\)', path.read_text())}
+    assert set(declared) == set(registered)
+    for kind, target in declared.items():
+        module, cls = target.split(":")
+        assert module == f"baselines.{registered[kind]}"
+        assert method_class(kind).__name__ == cls
