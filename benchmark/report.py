@@ -10,7 +10,9 @@ from typing import Any
 import pandas as pd
 from hydra.experimental.callback import Callback
 
-REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "personalrewardbench.csv"
+from benchmark.shipped import REFERENCE_DIR
+
+REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"
 LEADERBOARD_COLUMNS = ["data", "method", "model", "macro", "macro_ci", "micro", "micro_ci", "failure_rate",
                        "tie_rate", "order_consistency", "n_users", "n_judgments", "seconds_per_judgment", "run"]
 

@@ -10,9 +10,10 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from benchmark import shipped
 from benchmark.errors import PrbenchError
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
+CONFIG_DIR = str(shipped.CONFIG_DIR)
 
 
 @hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
