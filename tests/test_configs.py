@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from benchmark.config import DataConfig, LoggerConfig, RunConfig, SplitConfig, parse_section
 from benchmark.errors import ConfigError
@@ -106,3 +107,56 @@ def test_every_builtin_method_is_a_declared_entry_point():
         module, cls = target.split(":")
         assert module == f"baselines.{registered[kind]}"
         assert method_class(kind).__name__ == cls
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key)) if key != "defaults" else ()
+    else:
+        yield path, node
+
+
+def _code_default(cfg, path):
+    """The pydantic default of the config key `path`, or None when the key has none (required, free-form)."""
+    from pydantic import BaseModel
+
+    from benchmark.models import CacheConfig, ModelConfig
+
+    sections = {"split": SplitConfig, "logger": LoggerConfig, "cache": CacheConfig, "model": ModelConfig,
+                "data": DataConfig, "backend": backend_class(cfg.backend.kind).Config}
+    if path[0] == "method":
+        model, rest = (method_class(cfg.method.kind).Params, path[2:]) if path[1:2] == ("params",) else (None, ())
+    else:
+        model, rest = (sections[path[0]], path[1:]) if path[0] in sections else (RunConfig, path)
+    for key in rest[:-1]:
+        field = model.model_fields.get(key)
+        model = field.annotation if field and isinstance(field.annotation, type) and \
+            issubclass(field.annotation, BaseModel) else None
+        if model is None:
+            return None
+    field = model.model_fields.get(rest[-1]) if model and rest else None
+    return None if field is None or field.is_required() else (field.get_default(call_default_factory=True),)
+
+
+BASE_FILES = ["config.yaml"] + sorted(f"{p.parent.name}/{p.name}" for group in ("method", "backend")
+                                      for p in (Path(CONFIG_DIR) / group).glob("*.yaml")
+                                      if OmegaConf.load(p).get("kind") == p.stem)  # not variants
+
+
+@pytest.mark.parametrize("file", BASE_FILES)
+def test_base_configs_restate_the_code_defaults_exactly(file):
+    """config.yaml and the file named after each method / backend kind list the knobs with the code's defaults
+    (so `key=value` overrides work without `+`); a value there that differs from the pydantic default is drift.
+    Variants (plain_reasoning, transformers_gpu, experiments) override on purpose and are not checked."""
+    group, _, option = file.removesuffix(".yaml").rpartition("/")
+    raw = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / file), resolve=False)
+    cfg = make_config(*([f"{group}={option}"] if group else []))
+    drift = []
+    for path, value in _leaves(raw, (group,) if group else ()):
+        if path[0] == "hydra" or path[-1] == "kind" or (isinstance(value, str) and "${" in value):
+            continue
+        default = _code_default(cfg, path)
+        if default is not None and value != default[0]:
+            drift.append(f"{'.'.join(path)}: {value!r} in {file}, {default[0]!r} in the code")
+    assert not drift, "; ".join(drift)
