@@ -1,5 +1,7 @@
 """The plain judge: what it shows the model, and a real run with SmolLM2."""
 
+import json
+
 import pytest
 
 from benchmark.judging import clip, judge_chat, judgment_from_choice
@@ -44,7 +46,12 @@ def test_plain_judge_with_smollm2(tmp_path):
     s = result.summary
     assert s["n_judgments"] == 24 and s["failures"] == 0 and s["model"] == "smollm2"
     assert s["cost"]["calls"] == 24 and s["cost"]["prompt_tokens"] > 24 * 100
-    assert 0 <= s["macro_accuracy"] <= 1
+    items = [json.loads(line) for line in (tmp_path / "run" / "items.jsonl").read_text().splitlines()]
+    users = {i["user_id"] for i in items}
+    per_user = [sum(i["correct"] for i in items if i["user_id"] == u) / 8 for u in users]
+    assert s["macro_accuracy"] == pytest.approx(sum(per_user) / len(per_user))
+    if all(i["preferred"] == "first" for i in items):  # position bias: one right and one wrong per pair
+        assert s["macro_accuracy"] == 0.5 and s["order_consistency"] == 0
 
 
 @pytest.mark.parametrize("text,answer", [
