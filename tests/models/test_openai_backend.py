@@ -7,6 +7,7 @@ import pytest
 
 from benchmark.models.serve import ChatServer
 from benchmark.runner.run import run
+from tests.conftest import require
 from tests.models.flaky_proxy import FlakyProxy
 
 pytestmark = pytest.mark.slow
@@ -61,7 +62,7 @@ def test_against_real_vllm_serve(quick, tmp_path):
     import time
     import urllib.request
 
-    pytest.importorskip("vllm")
+    require("vllm")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

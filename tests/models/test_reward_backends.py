@@ -10,7 +10,7 @@ import pytest
 from benchmark.models import Models
 from benchmark.records import Message
 from benchmark.runner.run import run
-from tests.conftest import make_config
+from tests.conftest import make_config, require
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +60,7 @@ def test_transformers_scores_the_merged_checkpoint_like_the_adapter(trained_rm, 
 
 
 def test_vllm_pooling_runner_agrees_with_transformers(trained_rm, hf_items):
-    pytest.importorskip("vllm")
+    require("vllm")
     cfg = config(trained_rm, "merged_vllm", VLLM)
     picks = items(run(cfg, Path(cfg.results_dir) / "runs" / "merged_vllm").folder)
     agree(picks, hf_items)  # bf16 in both, different kernels

@@ -10,9 +10,10 @@ from benchmark.models import Models
 from benchmark.models.base import GenerationParams
 from benchmark.records import Message
 from benchmark.runner.run import run
+from tests.conftest import require
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("vllm")
+require("vllm")
 
 VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024"]
 
