@@ -64,6 +64,32 @@ def quick(tmp_path):
     return build
 
 
+@pytest.fixture(autouse=True)
+def fresh_mock_models():
+    """Every test starts with new mock models: what one test scripts or records in them never leaks."""
+    from benchmark.models import unload_models
+
+    unload_models("mock")
+    yield
+    unload_models("mock")
+
+
+@pytest.fixture
+def fit_synthesizeme(quick):
+    """fit(name, reply, *overrides, score=None): a SynthesizeMe run on 3 users whose mock judge answers with
+    `reply` (and scores choices with `score`); returns the run's result and the mock."""
+    from benchmark.models import Models
+    from benchmark.models.mock import MockChat
+    from benchmark.runner.run import run
+
+    def fit(name, reply, *overrides, score=None):
+        cfg = quick("backend=mock", "method=synthesizeme", "split.max_users=3", f"run_name={name}", *overrides)
+        chat = Models(cfg.backend, cfg.model, cfg.cache).chat().inner  # the instance the run will use
+        chat.reply, chat.score, chat.seen[:] = reply, score or MockChat().score, []
+        return run(cfg, Path(cfg.results_dir) / "runs" / name), chat
+    return fit
+
+
 @pytest.fixture(scope="session")
 def trained_rm(tmp_path_factory):
     """The SmolLM2 Bradley-Terry RM trained on the whole demo benchmark on CPU (minutes: shared by tests).

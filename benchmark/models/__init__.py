@@ -63,6 +63,12 @@ def _layer(kind: str, backend: Any, model: ModelConfig, cache_cfg: CacheConfig) 
     return _LAYERS[key]
 
 
+def unload_models(backend_kind: str | None = None) -> None:
+    """Forget the loaded models (of one backend kind): the next use builds new ones (tests isolate with it)."""
+    for key in [k for k in _LAYERS if backend_kind in (None, k[1].kind)]:
+        del _LAYERS[key]
+
+
 @cache
 def _embedder(name: str) -> Embedder:
     return Embedder(name)
@@ -106,4 +112,4 @@ class Models:
 
 
 __all__ = ["Backend", "ChatModel", "ChoiceResult", "Embedder", "Generation", "GenerationParams", "Models", "RewardModel",
-           "Score", "register_backend"]
+           "Score", "register_backend", "unload_models"]

@@ -9,7 +9,7 @@ import pytest
 from benchmark.errors import ConfigError, DataError
 from benchmark.models import Models
 from benchmark.runner.run import run
-from tests.baselines.test_synthesizeme import fit_run, smart
+from tests.scripted import smart
 
 
 def rm_run(quick, name, *overrides):
@@ -33,8 +33,8 @@ def test_margins_are_recorded_beside_the_verdict(quick):
     assert result.summary["mean_margin_chosen"] == pytest.approx(sum(r["margin_chosen"] for r in rows) / 24)
 
 
-def test_synthesizeme_prompts_are_read_not_recomputed(quick):
-    synth, chat = fit_run(quick, "synthesizeme", smart)
+def test_synthesizeme_prompts_are_read_not_recomputed(quick, fit_synthesizeme):
+    synth, chat = fit_synthesizeme("synthesizeme", smart)
     asked = len(chat.seen)
     result, reward = rm_run(quick, "rm_synth", "method=classifier_rm_synthesizeme",
                             f"method.params.context.synthesizeme_run={synth.folder}")

@@ -1,47 +1,15 @@
 """SynthesizeMe with a scripted model (plumbing, determinism, weak-model fallbacks, leakage) and with SmolLM2."""
 
-import json
 from pathlib import Path
 
 import pytest
 
-from benchmark.models import Models
-from benchmark.models.mock import MockChat
 from benchmark.runner.run import run
+from tests.scripted import smart, states
 
 
-def scripted(cfg, reply, score=None):
-    chat = Models(cfg.backend, cfg.model, cfg.cache).chat().inner
-    chat.reply, chat.seen[:] = reply, []
-    chat.score = score or MockChat().score
-    return chat
-
-
-def states(folder):
-    return {p.name: json.loads(p.read_text())["state"] for p in (folder / "fit").glob("demo_user_*.json")}
-
-
-def smart(chat):
-    """Reasons, then answers for the longer response: right for some users, wrong for others."""
-    text = chat[-1].content
-    if text.startswith("Below are a user's past choices"):
-        return "This user likes thorough answers."
-    a, b = text.split("## Response A\n")[-1].split("## Response B\n")
-    return "Longer is better. Answer: " + ("A" if len(a) > len(b.split("## Question")[0]) else "B")
-
-
-def fit_run(quick, name, reply, *extra, score=None):
-    cfg = quick("backend=mock", "method=synthesizeme", "split.max_users=3", f"run_name={name}", *extra)
-    chat = scripted(cfg, reply, score)
-    try:
-        result = run(cfg, Path(cfg.results_dir) / "runs" / name)
-    finally:  # the mock is shared by every test in the process: put its defaults back
-        chat.reply, chat.score = MockChat().reply, MockChat().score
-    return result, chat
-
-
-def test_fit_records_persona_demos_and_selection(quick):
-    result, chat = fit_run(quick, "a", smart)
+def test_fit_records_persona_demos_and_selection(quick, fit_synthesizeme):
+    result, chat = fit_synthesizeme("a", smart)
     for state in states(result.folder).values():
         assert state["bootstrapped"] == 12 and 0 < state["verified"] <= 12
         assert state["persona"] == "This user likes thorough answers." and state["persona_status"] == "induced"
@@ -53,15 +21,15 @@ def test_fit_records_persona_demos_and_selection(quick):
     assert result.summary["n_judgments"] == 24
 
 
-def test_same_seed_same_fit_and_judgments(quick):
-    first, _ = fit_run(quick, "s1", smart)
-    second, _ = fit_run(quick, "s2", smart)
+def test_same_seed_same_fit_and_judgments(quick, fit_synthesizeme):
+    first, _ = fit_synthesizeme("s1", smart)
+    second, _ = fit_synthesizeme("s2", smart)
     assert states(first.folder) == states(second.folder)
     assert first.per_user["accuracy"].tolist() == second.per_user["accuracy"].tolist()
 
 
-def test_weak_model_completes_with_explicit_fallbacks(quick):
-    result, chat = fit_run(quick, "weak", lambda chat: "I cannot say.")
+def test_weak_model_completes_with_explicit_fallbacks(quick, fit_synthesizeme):
+    result, chat = fit_synthesizeme("weak", lambda chat: "I cannot say.")
     for state in states(result.folder).values():
         assert state["verified"] == 0 and state["unparsed"] == 12
         assert state["persona"] is None and state["persona_status"].startswith("none: no verified")
@@ -70,20 +38,20 @@ def test_weak_model_completes_with_explicit_fallbacks(quick):
     assert len(prompts) == len(set(prompts))  # no request was sent twice
 
 
-def test_requests_per_training_pair_and_cached_refit(quick, tmp_path):
+def test_requests_per_training_pair_and_cached_refit(quick, tmp_path, fit_synthesizeme):
     cache = [f"cache.path={tmp_path / 'c.sqlite'}", "cache.mode=write"]
-    cold, _ = fit_run(quick, "cold", smart, *cache)
+    cold, _ = fit_synthesizeme("cold", smart, *cache)
     pairs = 3 * (12 + 4)
     fit_calls = cold.per_user["fit_calls"].sum()
     assert 0 < fit_calls / pairs <= 25
-    warm, _ = fit_run(quick, "warm", smart, *cache)
+    warm, _ = fit_synthesizeme("warm", smart, *cache)
     assert warm.per_user["fit_calls"].sum() == 0 and warm.summary["model_usage"]["calls"] == 0
 
 
 @pytest.mark.parametrize("tie_break,winner", [("zero_shot", 0), ("most_demos", None)])
-def test_tie_break_is_explicit(quick, tie_break, winner):
+def test_tie_break_is_explicit(quick, tie_break, winner, fit_synthesizeme):
     always_a = lambda chat, choice: 0.0 if choice == "A" else -1.0  # every candidate scores 50% on val
-    result, _ = fit_run(quick, f"tie-{tie_break}", smart, f"method.params.tie_break={tie_break}", score=always_a)
+    result, _ = fit_synthesizeme(f"tie-{tie_break}", smart, f"method.params.tie_break={tie_break}", score=always_a)
     for state in states(result.folder).values():
         sel = state["selection"]
         scores = {c["val_accuracy"] for c in sel["candidates"]}
@@ -94,10 +62,10 @@ def test_tie_break_is_explicit(quick, tie_break, winner):
             assert len(state["demos"]) == max(len(c["demos"]) for c in sel["candidates"])
 
 
-def test_ablations(quick):
-    result, _ = fit_run(quick, "demos-only", smart, "method=synthesizeme_demos")
+def test_ablations(quick, fit_synthesizeme):
+    result, _ = fit_synthesizeme("demos-only", smart, "method=synthesizeme_demos")
     assert all(s["persona"] is None and s["persona_status"].startswith("off") for s in states(result.folder).values())
-    result, _ = fit_run(quick, "persona-only", smart, "method=synthesizeme_persona")
+    result, _ = fit_synthesizeme("persona-only", smart, "method=synthesizeme_persona")
     assert all(s["demos"] == [] and s["persona"] for s in states(result.folder).values())
 
 

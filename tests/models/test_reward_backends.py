@@ -11,6 +11,7 @@ from benchmark.models import Models
 from benchmark.records import Message
 from benchmark.runner.run import run
 from tests.conftest import make_config, require
+from tests.scripted import smart
 
 pytestmark = pytest.mark.slow
 
@@ -67,11 +68,9 @@ def test_vllm_pooling_runner_agrees_with_transformers(trained_rm, hf_items):
     assert scores(config(trained_rm, "x", VLLM)) == pytest.approx(scores(config(trained_rm, "x", HF)), abs=0.3)
 
 
-def test_saved_synthesizeme_prompts_go_into_the_real_reward_model(trained_rm, hf_items, quick):
+def test_saved_synthesizeme_prompts_go_into_the_real_reward_model(trained_rm, hf_items, quick, fit_synthesizeme):
     """SynthesizeMe fits (scripted judge) on the same users, then the real RM with them in context."""
-    from tests.baselines.test_synthesizeme import fit_run, smart
-
-    synth, chat = fit_run(quick, "synth", smart, "split.max_users=12")
+    synth, chat = fit_synthesizeme("synth", smart, "split.max_users=12")
     asked = len(chat.seen)
     cfg = config(trained_rm, "merged_synth", HF)
     cfg.method = make_config("method=classifier_rm_synthesizeme").method
