@@ -105,9 +105,11 @@ def method_class(kind: str) -> type[Method]:
             METHODS[kind] = cls
             break
     if kind not in METHODS:
-        known = sorted(set(METHODS) | {point.name for point in entry_points(group=ENTRY_POINT_GROUP)})
-        raise ConfigError(f"config method.kind: unknown method {kind!r} (known: {', '.join(known)}; a method "
-                          f"from another package needs an installed `{ENTRY_POINT_GROUP}` entry point)")
+        declared = {point.name for point in entry_points(group=ENTRY_POINT_GROUP)}
+        hint = "" if declared else "; none is installed: reinstall prbench (`pip install -e .`) to register its own"
+        known = ", ".join(sorted({*METHODS, *declared}))
+        raise ConfigError(f"config method.kind: unknown method {kind!r} (known: {known}; a method from another "
+                          f"package needs an installed `{ENTRY_POINT_GROUP}` entry point{hint})")
     return METHODS[kind]
 
 
