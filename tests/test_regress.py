@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.regress import RerunBaseline, gate
+from benchmark.regress import RerunBaseline, gate, main
 from benchmark.runner.run import run
 from tests.conftest import ROOT
 
@@ -116,3 +116,29 @@ def test_cli_refuses_changed_items_and_bad_files(quick, tmp_path):
     bad = cli(baseline, "--run", folder)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and str(baseline) in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_real_drops_of_the_personal_reward_model_fail_and_a_rerun_passes(tmp_path, capsys):
+    """The issue's drops: a weaker prior (0.15, 0.1) loses 3-4 points on the demo; the old gate said "ok"."""
+    from tests.conftest import make_config
+
+    def demo_run(name, *overrides):
+        cfg = make_config("method=reward_model_personal", "logger=none", f"results_dir={tmp_path}",
+                          f"run_name=demo/{name}", *overrides)
+        return run(cfg, tmp_path / "runs" / "demo" / name).folder
+
+    baseline = tmp_path / "demo.json"
+    base = demo_run("base")
+    main(["--baseline", str(baseline), "--run", str(base), str(demo_run("seed1", "seed=1", "split.seed=0")),
+          "--write"])
+    main(["--baseline", str(baseline), "--run", str(demo_run("again"))])  # an identical rerun: exit 0
+    assert capsys.readouterr().out.splitlines()[-1].split()[0] == "ok"
+    for prior in ("0.15", "0.1"):
+        worse = demo_run(f"prior{prior}", f"method.params.prior={prior}")
+        with pytest.raises(SystemExit) as refused:  # another config: refused, naming it
+            main(["--baseline", str(baseline), "--run", str(worse)])
+        assert refused.value.code == 2 and "method.params.prior" in capsys.readouterr().err
+        with pytest.raises(SystemExit) as failed:
+            main(["--baseline", str(baseline), "--run", str(worse), "--allow-method-change"])
+        assert failed.value.code == 1 and "REGRESSION" in capsys.readouterr().out
