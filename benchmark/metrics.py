@@ -100,7 +100,8 @@ def summarize(df: pd.DataFrame, per_user: pd.DataFrame, n_boot: int = 1000, seed
         "macro_accuracy": float(per_user["accuracy"].mean()), "macro_ci": list(cis["macro"]),
         "failures": int((df["preferred"] == "fail").sum()), "failure_rate": float((df["preferred"] == "fail").mean()),
         "ties": int((df["preferred"] == "tie").sum()), "tie_rate": float((df["preferred"] == "tie").mean()),
-        "order_consistency": float((per_user["order_consistency"] * per_user["n_test"]).sum() / per_user["n_test"].sum()),
+        "order_consistency": float((per_user["order_consistency"] * per_user["n_test"]).sum()
+                                   / per_user["n_test"].sum()),
         "soft_accuracy": float(df["p_chosen"].fillna(0.0).mean()) if soft_available(df) else None,
         "degenerate": position_bias(df),  # 'first' / 'second': always picks that position
         "ci_note": (f"only {len(per_user)} users: CIs widened for small samples (t with U-1 df), still rough"

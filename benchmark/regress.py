@@ -253,7 +253,9 @@ def record_or_gate(args: argparse.Namespace) -> list[str]:
         for method, reruns in by_method.items():
             book["methods"][method] = entry = record(reruns)
             kind = "deterministic" if entry["deterministic"] else f"rerun noise sd {100 * entry['noise_sd']:.2f}"
-            print(f"recorded {method}: {100 * entry['macro_accuracy']:.2f} over {len(reruns)} rerun(s), {kind}")
+            print(f"recorded {method}: {100 * entry['macro_accuracy']:.2f} over {len(reruns)} rerun(s), {kind}"
+                  + ("; one run cannot measure rerun noise: record a stochastic method from several seeded runs "
+                     "(seed=0,1,2,3,4 split.seed=0)" if len(reruns) == 1 else ""))
         args.baseline.parent.mkdir(parents=True, exist_ok=True)
         args.baseline.write_text(json.dumps(book, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         return []
@@ -268,9 +270,10 @@ def record_or_gate(args: argparse.Namespace) -> list[str]:
                                "(make regress-record)" + ("" if args.allow_method_change else
                                                           "; --allow-method-change gates a deliberate config change"))
         v = gate_entry(run, entry, args.alpha, args.confidence, args.floor)
-        print(f"{'REGRESSION' if v.regressed else 'ok':>10}  {run.method}: {100 * (entry['macro_accuracy'] + v.change):.2f}"
-              f" vs baseline {100 * entry['macro_accuracy']:.2f} (change {100 * v.change:+.2f}, tolerance "
-              f"{100 * v.tolerance:.2f}; {v.lost} items lost, {v.gained} gained, binomial p {v.p_discordant:.3g})")
+        status = "REGRESSION" if v.regressed else "ok"
+        base = 100 * entry["macro_accuracy"]
+        print(f"{status:>10}  {run.method}: {base + 100 * v.change:.2f} vs baseline {base:.2f} (change "
+              f"{100 * v.change:+.2f}, tolerance {100 * v.tolerance:.2f}; {v.lost} items lost, {v.gained} gained, binomial p {v.p_discordant:.3g})")
         if v.regressed:
             failed.append(run.method)
     return failed
@@ -278,7 +281,11 @@ def record_or_gate(args: argparse.Namespace) -> list[str]:
 
 def load_book(path: Path) -> dict:
     book = read_json(path)
-    if not isinstance(book, dict) or book.get("format") != FORMAT:
+    if not isinstance(book, dict) or book.get("format") != FORMAT or not isinstance(book.get("methods"), dict):
         raise PrbenchError(f"file {path}: not a baseline of format {FORMAT} (an older prbench-regress wrote it?); "
                            "re-record it with make regress-record")
+    for method, entry in book["methods"].items():
+        missing = [k for k in ("identity", "reruns", "items", "macro_accuracy") if k not in entry]
+        if missing:
+            raise PrbenchError(f"file {path}, method {method!r}, field {missing[0]!r}: missing; re-record it")
     return book

@@ -13,9 +13,9 @@ from benchmark.regress import RerunBaseline, gate, main
 from benchmark.runner.run import run
 from tests.conftest import ROOT
 
-spec = importlib.util.spec_from_file_location("bench_regress", ROOT / "scripts" / "bench_regress.py")
-bench_regress = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_regress)
+spec = importlib.util.spec_from_file_location("bench_stats", ROOT / "scripts" / "bench_stats.py")
+bench_stats = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench_stats)
 
 DEMO_USERS = np.repeat(np.arange(60), 8).astype(str).tolist()  # 60 users × 4 test pairs × 2 orders
 
@@ -56,12 +56,12 @@ def test_deterministic_floor_absorbs_jitter_but_lopsided_discordance_trips():
 
 
 def test_stochastic_false_alarms_given_a_baseline_and_power():
-    """False alarms ≤ 5% for ≥ 95% of recorded baselines (5 reruns); scripts/bench_regress.py measures more."""
-    for name, (users, per_user) in bench_regress.SIZES.items():
-        null = bench_regress.trip_rates(users, per_user, reruns=5, drop=0.0, n_baselines=40, n_new=400)
+    """False alarms ≤ 5% for ≥ 95% of recorded baselines (5 reruns); scripts/bench_stats.py measures more."""
+    for name, (users, per_user) in bench_stats.SIZES.items():
+        null = bench_stats.trip_rates(users, per_user, reruns=5, drop=0.0, n_baselines=40, n_new=400)
         assert np.mean(null <= 0.05) >= 0.95, name
-    demo_5pt = bench_regress.trip_rates(60, 8, reruns=5, drop=0.05, n_baselines=20, n_new=200, seed=1).mean()
-    arena_5pt = bench_regress.trip_rates(131, 12, reruns=5, drop=0.05, n_baselines=20, n_new=200, seed=1).mean()
+    demo_5pt = bench_stats.trip_rates(60, 8, reruns=5, drop=0.05, n_baselines=20, n_new=200, seed=1).mean()
+    arena_5pt = bench_stats.trip_rates(131, 12, reruns=5, drop=0.05, n_baselines=20, n_new=200, seed=1).mean()
     assert demo_5pt >= 0.5 and arena_5pt >= 0.95
 
 
