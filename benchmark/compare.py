@@ -2,7 +2,9 @@
 
     prbench-compare results/runs/demo/reward_model results/runs/demo/reward_model_personal [--out DIR]
 
-The first run is the reference; every other run is compared with it.
+The first run is the reference; every other run is compared with it: the paired difference over users,
+a two-sided sign-flip p-value, the CI that inverts the same test (so it excludes 0 exactly when the test
+rejects), Bonferroni-simultaneous when more than two runs are compared, and Holm-adjusted p-values.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.errors import PrbenchError
-from benchmark.report import pct, pct_ci, to_markdown
+from benchmark.report import ci_text, pct, to_markdown
 from benchmark.stats import holm, paired_user_difference
 from benchmark.store import ItemStore
 
@@ -51,31 +53,45 @@ def check_same_items(runs: list[Run]) -> None:
                 f"and {only_run} the other way; compare runs on the same data, split and users")
 
 
-def compare(runs: list[Run], n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def compare(runs: list[Run], n_perm: int = 10_000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """One row per run; every run after the first gets its paired difference from the first. With m > 1
+    comparisons the difference CIs are Bonferroni-simultaneous (each at 1 − (1 − level)/m) and p_holm is
+    Holm's adjustment; a CI excludes 0 exactly when min(1, m · p_value) < 1 − level."""
     if len(runs) < 2:
         raise PrbenchError("compare needs at least two runs")
     check_same_items(runs)
-    reference = runs[0]
-    rows = [{"method": reference.label, "macro": reference.summary["macro_accuracy"],
-             "macro_ci": pct_ci(reference.summary["macro_ci"]), "difference": None, "difference_ci": "",
-             "p_value": None, "p_holm": None, "wins": "", "losses": "", "ties": ""}]
+    reference, m = runs[0], len(runs) - 1
+    ci_level = 1 - (1 - level) / m
+
+    def row(run: Run) -> dict:
+        return {"method": run.label, "macro": run.summary["macro_accuracy"],
+                "macro_ci_low": run.summary["macro_ci"][0], "macro_ci_high": run.summary["macro_ci"][1],
+                "degenerate": run.summary.get("degenerate")}
+
+    rows = [{**row(reference), "difference": None, "difference_ci_low": None, "difference_ci_high": None,
+             "ci_level": None, "p_value": None, "p_holm": None, "wins": None, "losses": None, "ties": None}]
     for run in runs[1:]:
-        d = paired_user_difference(run.per_user, reference.per_user, n_boot=n_boot, seed=seed)
-        rows.append({"method": run.label, "macro": run.summary["macro_accuracy"],
-                     "macro_ci": pct_ci(run.summary["macro_ci"]), "difference": d["difference"],
-                     "difference_ci": pct_ci(d["ci"]), "p_value": d["p_value"], "p_holm": None,
-                     "wins": d["wins"], "losses": d["losses"], "ties": d["ties"]})
+        d = paired_user_difference(run.per_user, reference.per_user, n_perm, seed, ci_level)
+        rows.append({**row(run), "difference": d["difference"], "difference_ci_low": d["ci"][0],
+                     "difference_ci_high": d["ci"][1], "ci_level": ci_level, "p_value": d["p_value"],
+                     "p_holm": None, "wins": d["wins"], "losses": d["losses"], "ties": d["ties"]})
     table = pd.DataFrame(rows)
     table.loc[1:, "p_holm"] = holm(table["p_value"].iloc[1:].tolist())
     return table
 
 
 def format_table(table: pd.DataFrame) -> str:
-    shown = table.copy()
-    shown["macro"] = shown["macro"].map(pct)
-    shown["difference"] = shown["difference"].map(lambda x: "reference" if pd.isna(x) else f"{100 * x:+.2f}")
+    """Render the numeric table: accuracies and CIs in %, the reference row marked."""
+    shown = pd.DataFrame({"method": table["method"], "macro": table["macro"].map(pct)})
+    shown["macro_ci"] = [ci_text(r.macro_ci_low, r.macro_ci_high, r.degenerate) for r in table.itertuples()]
+    shown["difference"] = table["difference"].map(lambda x: "reference" if pd.isna(x) else f"{100 * x:+.2f}")
+    shown["difference_ci"] = [
+        "" if pd.isna(r.difference) else f"[{100 * r.difference_ci_low:+.2f}, {100 * r.difference_ci_high:+.2f}]"
+        f" ({100 * r.ci_level:.1f}%)" for r in table.itertuples()]
     for col in ("p_value", "p_holm"):
-        shown[col] = shown[col].map(lambda x: "" if pd.isna(x) else f"{x:.4f}")
+        shown[col] = table[col].map(lambda x: "" if pd.isna(x) else f"{x:.4f}")
+    for col in ("wins", "losses", "ties"):
+        shown[col] = table[col].map(lambda x: "" if pd.isna(x) else str(int(x)))
     return to_markdown(shown)
 
 
@@ -103,12 +119,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="run folders; the first is the reference")
     parser.add_argument("--out", type=Path, default=None, help="write compare.{md,csv,png} here")
-    parser.add_argument("--bootstrap", type=int, default=2000)
+    parser.add_argument("--permutations", type=int, default=10_000,
+                        help="random sign flips when more than 16 users differ (fewer: all of them, exact)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     try:
         runs = [Run.load(folder) for folder in args.runs]
-        table = compare(runs, args.bootstrap, args.seed)
+        table = compare(runs, args.permutations, args.seed)
     except PrbenchError as error:
         raise SystemExit(f"prbench-compare: error: {error}") from None
     text = format_table(table)

@@ -1,13 +1,25 @@
-"""Regression gate: did this run's accuracy drop against a committed baseline, beyond the noise?
+"""Regression gate: did a change make a method worse on these fixed items, beyond the noise of reruns?
 
-    prbench-regress --baseline results/baselines/demo.json --run results/runs/demo/reward_model
-    prbench-regress --baseline results/baselines/demo.json --run DIR [DIR ...] --write   # (re)record
+    prbench-regress --baseline results/baselines/demo.json --run RUN [RUN ...]           # gate
+    prbench-regress --baseline results/baselines/demo.json --run RUN [RUN ...] --write   # (re)record
 
-The baseline keeps each method's per-user accuracies and a digest of the judged items. The gate takes the
-per-user differences d_u (run − baseline) and fails only when mean(d) < −tolerance, where
-tolerance = max(min_tolerance, t_{1−α, U−1} · sd(d) / √U): a one-sided paired test over users. Reruns
-of a method of the same quality trip it with probability ≤ α; deterministic methods (d = 0) only trip on
-a real change. `min_tolerance` (half a point by default) absorbs cross-platform float jitter.
+Recording keeps, per method, every judged item (user, pair, order) with how many of the R recorded reruns
+(runs of that method, e.g. with seeds 0..R-1) judged it correctly, plus fingerprints of the items' texts and
+labels, the data, the model and the method config. The noise model is the noise of reruns: under "same
+quality", a rerun judges item i correctly with the probability p_i the recorded reruns estimate, so its macro
+accuracy varies with sd σ = sqrt(Σ w_i² p_i(1-p_i)) (w_i = 1 / (users · the user's judgments)). A run fails
+(exit 1) when
+
+  * its macro accuracy is below the baseline's mean by more than
+    tolerance = max(floor, (z_{1-α} + z_{conf} / √R) · σ̂),
+    which keeps the false-alarm rate ≤ α for a fraction `conf` of recorded baselines (not just on average:
+    the second term covers the baseline's own error); or
+  * (deterministic baselines) it lost more items than it gained (net loss > 0) and an exact one-sided binomial
+    (McNemar) test over the items that changed says the losses outweigh the gains (p < α).
+
+Deterministic methods (every recorded rerun agrees, σ̂ = 0) therefore fail on any net loss over the floor
+(half a point: cross-platform float jitter), whatever the number of changed items; an identical rerun never
+fails. The simulations behind these claims are tests/test_regress.py.
 """
 
 from __future__ import annotations
@@ -16,89 +28,264 @@ import argparse
 import hashlib
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 from scipy import stats as scipy_stats
 
-from benchmark.compare import Run
+from benchmark.config import DataConfig, parse_section
 from benchmark.errors import PrbenchError
+from benchmark.store import ItemStore
+
+FORMAT = 2
+ALPHA, CONFIDENCE, FLOOR = 0.05, 0.99, 0.005  # 0.99: margin for σ̂'s own error (measured: tests)
 
 
-def items_digest(run: Run) -> str:
-    return hashlib.sha256("\n".join(f"{p}\t{o}" for p, o in sorted(run.items)).encode()).hexdigest()[:16]
+@dataclass(frozen=True)
+class RerunBaseline:
+    """Per item: its macro weight and how many of `reruns` recorded reruns judged it correctly."""
+
+    weights: np.ndarray
+    n_correct: np.ndarray
+    reruns: int
+
+    @staticmethod
+    def from_runs(users: list[str], runs: np.ndarray) -> "RerunBaseline":
+        """`runs`: reruns × items booleans (correct); `users[i]` owns item i."""
+        runs = np.atleast_2d(np.asarray(runs, dtype=bool))
+        return RerunBaseline(macro_weights(users), runs.sum(axis=0), runs.shape[0])
+
+    @property
+    def p(self) -> np.ndarray:
+        return self.n_correct / self.reruns
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.weights @ self.p)
+
+    @property
+    def deterministic(self) -> bool:
+        return bool(np.all((self.n_correct == 0) | (self.n_correct == self.reruns)))
+
+    def noise_sd(self) -> float:
+        """sd of a rerun's macro accuracy; p(1-p)·R/(R-1) is unbiased for each item's variance."""
+        if self.reruns < 2:
+            return 0.0
+        variance = self.p * (1 - self.p) * self.reruns / (self.reruns - 1)
+        return float(math.sqrt(self.weights ** 2 @ variance))
+
+    def tolerance(self, alpha: float = ALPHA, confidence: float = CONFIDENCE, floor: float = FLOOR) -> float:
+        z = scipy_stats.norm.ppf
+        return max(floor, (z(1 - alpha) + z(confidence) / math.sqrt(self.reruns)) * self.noise_sd())
+
+    def changes(self, runs: np.ndarray) -> np.ndarray:
+        """Macro accuracy change of each run (rows of booleans) against the baseline's mean."""
+        return np.asarray(runs, dtype=float) @ self.weights - self.accuracy
 
 
-def baseline_entry(run: Run) -> dict:
-    return {"data": run.summary["data"], "model": run.summary["model"], "items_digest": items_digest(run),
-            "n_items": len(run.items), "macro_accuracy": run.summary["macro_accuracy"],
-            "per_user": dict(zip(run.per_user["user_id"], run.per_user["accuracy"].round(6)))}
+def macro_weights(users: list[str]) -> np.ndarray:
+    names, index, counts = np.unique(np.asarray(users), return_inverse=True, return_counts=True)
+    return 1.0 / (len(names) * counts[index])
 
 
 @dataclass(frozen=True)
 class Verdict:
-    difference: float
+    change: float        # macro accuracy, run − baseline mean
     tolerance: float
-    n_users: int
+    lost: int            # items every recorded rerun got right and this run got wrong
+    gained: int          # the reverse
+    p_discordant: float  # exact one-sided binomial test: lost vs gained
+    deterministic: bool
+    alpha: float = ALPHA
 
     @property
     def regressed(self) -> bool:
-        return self.difference < -self.tolerance
+        reshuffle_worse = self.deterministic and self.lost > self.gained and self.p_discordant < self.alpha
+        return self.change < -self.tolerance or (reshuffle_worse and self.change < 0)
 
 
-def gate(current: dict[str, float], baseline: dict[str, float], alpha: float = 0.025,
-         min_tolerance: float = 0.005) -> Verdict:
-    """One-sided paired test over users of per-user accuracies (dicts user → accuracy)."""
-    if set(current) != set(baseline):
-        raise PrbenchError("run and baseline cover different users")
-    users = sorted(baseline)
-    d = np.array([current[u] - baseline[u] for u in users])
-    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
-    tolerance = max(min_tolerance, float(scipy_stats.t.ppf(1 - alpha, max(len(d) - 1, 1))) * se)
-    return Verdict(float(d.mean()), tolerance, len(d))
+def gate(baseline: RerunBaseline, run: np.ndarray, alpha: float = ALPHA, confidence: float = CONFIDENCE,
+         floor: float = FLOOR) -> Verdict:
+    """Judge one run (booleans per item, in the baseline's item order) against the recorded reruns."""
+    run = np.asarray(run, dtype=bool)
+    lost = int(np.sum((baseline.n_correct == baseline.reruns) & ~run))
+    gained = int(np.sum((baseline.n_correct == 0) & run))
+    p = scipy_stats.binomtest(lost, lost + gained, 0.5, alternative="greater").pvalue if lost + gained else 1.0
+    return Verdict(float(baseline.changes(run[None])[0]), baseline.tolerance(alpha, confidence, floor), lost, gained,
+                   float(p), baseline.deterministic, alpha)
 
 
-def check(run: Run, entry: dict, alpha: float, min_tolerance: float) -> Verdict:
-    if entry["items_digest"] != items_digest(run):
-        raise PrbenchError(f"{run.folder} judged other items than the baseline ({entry['n_items']} items, digest "
-                           f"{entry['items_digest']}); rerun with the baseline's data and split, or re-record it")
-    current = dict(zip(run.per_user["user_id"], run.per_user["accuracy"]))
-    return gate(current, entry["per_user"], alpha, min_tolerance)
+# ---- run folders, fingerprints and the baseline file --------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunRecord:
+    folder: Path
+    method: str
+    seed: int
+    correct: dict[str, tuple[str, bool]]  # "pair_id/order" → (user, correct)
+    identity: dict                         # data, model and method config: must match the baseline's
+    item_digests: dict[str, str]           # "pair_id/order" → digest of user, texts and label
+
+    @staticmethod
+    def load(folder: Path) -> "RunRecord":
+        folder = Path(folder)
+        for name in ("summary.json", "config.yaml", "items.jsonl"):
+            if not (folder / name).exists():
+                raise PrbenchError(f"{folder} holds no finished run (no {name}); finish it with resume=true")
+        summary = read_json(folder / "summary.json")
+        config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+        records = ItemStore(folder / "items.jsonl").records
+        correct = {f"{p}/{o}": (r["user_id"], bool(r["correct"])) for (p, o), r in records.items()}
+        data = {k: v for k, v in config["data"].items() if k != "path"}  # where the files sit does not matter
+        model = {"label": summary["model"], **({} if summary["model"] == "none" else {"config": config["model"]})}
+        return RunRecord(folder, summary["method"], int(config.get("seed", 0)), correct,
+                         {"data": data, "model": model, "method": config["method"]},
+                         item_digests(config["data"], records))
 
 
-def main() -> None:
+def item_digests(data_config: dict, records: dict) -> dict[str, str]:
+    """A digest per judged item of what defines it: its user, conversation, both responses and which was chosen."""
+    from benchmark.data import load_benchmark  # the data layer is heavy; only needed here
+
+    bench = load_benchmark(parse_section(DataConfig, data_config, "data"))
+    pairs = {p.pair_id: p for p in bench.pairs}
+    out = {}
+    for pair_id, order in records:
+        pair = pairs.get(pair_id)
+        if pair is None:
+            raise PrbenchError(f"pair {pair_id!r} of the run is not in its data ({bench.name}); the data changed")
+        text = json.dumps([pair.user_id, [[m.role, m.content] for m in pair.context], pair.chosen, pair.rejected])
+        out[f"{pair_id}/{order}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return out
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise PrbenchError(f"file {path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+
+
+def differences(ours: object, theirs: object, key: str) -> list[str]:
+    """Dotted keys whose values differ, e.g. 'method.params.prior: run 0.15, baseline 0.3'."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return [d for k in sorted(set(ours) | set(theirs), key=str)
+                for d in differences(ours.get(k), theirs.get(k), f"{key}.{k}" if key else str(k))]
+    return [] if ours == theirs else [f"{key}: run {ours!r}, baseline {theirs!r}"]
+
+
+def record(runs: list[RunRecord]) -> dict:
+    """One baseline entry from reruns of one method (same items, data, model and method config)."""
+    first = runs[0]
+    for other in runs[1:]:
+        if problems := differences(other.identity, first.identity, "") or (
+                ["it judged other items, or their texts or labels differ (a rerun keeps split.seed)"]
+                if other.item_digests != first.item_digests else []):
+            raise PrbenchError(f"{other.folder} is no rerun of {first.folder}: {'; '.join(problems)}")
+    keys = sorted(first.correct)
+    users = [first.correct[k][0] for k in keys]
+    base = RerunBaseline.from_runs(users, np.array([[r.correct[k][1] for k in keys] for r in runs]))
+    return {"identity": first.identity, "reruns": len(runs), "seeds": [r.seed for r in runs],
+            "macro_accuracy": base.accuracy, "noise_sd": base.noise_sd(), "deterministic": base.deterministic,
+            "items": {k: f"{int(n)} {first.item_digests[k]} {u}" for k, u, n in zip(keys, users, base.n_correct)}}
+
+
+def entry_items(entry: dict) -> dict[str, tuple[int, str, str]]:
+    """The baseline's items: "pair_id/order" → (reruns that judged it correctly, digest, user)."""
+    return {k: (int(n), digest, user) for k, (n, digest, user) in
+            ((k, v.split(" ", 2)) for k, v in entry["items"].items())}
+
+
+def check(run: RunRecord, entry: dict, allow_method_change: bool) -> list[str]:
+    """Why this run cannot be gated against `entry` (empty when it can), naming what differs."""
+    identity = dict(run.identity, method=entry["identity"]["method"]) if allow_method_change else run.identity
+    problems = differences(identity, entry["identity"], "")
+    items = entry_items(entry)
+    theirs, ours = set(items), set(run.item_digests)
+    if ours != theirs:
+        problems.append(f"items: the run judged {len(ours - theirs)} items the baseline lacks, and lacks "
+                        f"{len(theirs - ours)} of the baseline's")
+    elif changed := sorted(k for k in ours if run.item_digests[k] != items[k][1]):
+        problems.append(f"items: {len(changed)} items' texts or labels differ (first: {changed[0]})")
+    return problems
+
+
+def gate_entry(run: RunRecord, entry: dict, alpha: float, confidence: float, floor: float) -> Verdict:
+    items = entry_items(entry)
+    keys = sorted(items)
+    base = RerunBaseline(macro_weights([items[k][2] for k in keys]), np.array([items[k][0] for k in keys]),
+                         entry["reruns"])
+    return gate(base, np.array([run.correct[k][1] for k in keys]), alpha, confidence, floor)
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", type=Path, required=True, help="baseline JSON (one entry per method)")
-    parser.add_argument("--run", type=Path, nargs="+", required=True, help="finished run folder(s)")
+    parser.add_argument("--run", type=Path, nargs="+", required=True,
+                        help="finished run folder(s); with --write, several runs of a method are its reruns")
     parser.add_argument("--write", action="store_true", help="record these runs as the baseline instead")
-    parser.add_argument("--alpha", type=float, default=0.025, help="one-sided false-alarm rate")
-    parser.add_argument("--min-tolerance", type=float, default=0.005, help="smallest drop that can trip it")
-    args = parser.parse_args()
+    parser.add_argument("--allow-method-change", action="store_true",
+                        help="gate runs whose method config differs from the baseline's (a deliberate change)")
+    parser.add_argument("--alpha", type=float, default=ALPHA, help="false-alarm rate given a recorded baseline")
+    parser.add_argument("--confidence", type=float, default=CONFIDENCE,
+                        help="share of recorded baselines for which the false-alarm rate holds")
+    parser.add_argument("--floor", type=float, default=FLOOR, help="smallest tolerance (float jitter), a fraction")
+    args = parser.parse_args(argv)
     try:
-        runs = [Run.load(folder) for folder in args.run]
-        if args.write:
-            book = json.loads(args.baseline.read_text()) if args.baseline.exists() else {}
-            book.update({run.summary["method"]: baseline_entry(run) for run in runs})
-            args.baseline.parent.mkdir(parents=True, exist_ok=True)
-            args.baseline.write_text(json.dumps(book, indent=1, sort_keys=True) + "\n")
-            print(f"recorded {', '.join(r.summary['method'] for r in runs)} in {args.baseline}")
-            return
-        book = json.loads(args.baseline.read_text())
-        failed = []
-        for run in runs:
-            method = run.summary["method"]
-            if method not in book:
-                raise PrbenchError(f"baseline {args.baseline} has no entry for method {method!r}")
-            v = check(run, book[method], args.alpha, args.min_tolerance)
-            status = "REGRESSION" if v.regressed else "ok"
-            print(f"{status:>10}  {method}: {100 * run.summary['macro_accuracy']:.2f} vs baseline "
-                  f"{100 * book[method]['macro_accuracy']:.2f} (change {100 * v.difference:+.2f}, "
-                  f"tolerance {100 * v.tolerance:.2f}, {v.n_users} users)")
-            if v.regressed:
-                failed.append(method)
-    except (PrbenchError, FileNotFoundError) as error:
-        print(f"prbench-regress: error: {error}")
+        failed = record_or_gate(args)
+    except (PrbenchError, OSError) as error:
+        print(f"prbench-regress: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     if failed:
         raise SystemExit(1)
+
+
+def record_or_gate(args: argparse.Namespace) -> list[str]:
+    runs = [RunRecord.load(folder) for folder in args.run]
+    by_method: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        by_method.setdefault(run.method, []).append(run)
+    if args.write:
+        book = load_book(args.baseline) if args.baseline.exists() else {"format": FORMAT, "methods": {}}
+        for method, reruns in by_method.items():
+            book["methods"][method] = entry = record(reruns)
+            kind = "deterministic" if entry["deterministic"] else f"rerun noise sd {100 * entry['noise_sd']:.2f}"
+            print(f"recorded {method}: {100 * entry['macro_accuracy']:.2f} over {len(reruns)} rerun(s), {kind}"
+                  + ("; one run cannot measure rerun noise: record a stochastic method from several seeded runs "
+                     "(seed=0,1,2,3,4 split.seed=0)" if len(reruns) == 1 else ""))
+        args.baseline.parent.mkdir(parents=True, exist_ok=True)
+        args.baseline.write_text(json.dumps(book, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return []
+    book, failed = load_book(args.baseline), []
+    for run in runs:
+        entry = book["methods"].get(run.method)
+        if entry is None:
+            raise PrbenchError(f"baseline {args.baseline} has no entry for method {run.method!r}")
+        if problems := check(run, entry, args.allow_method_change):
+            raise PrbenchError(f"{run.folder} does not match baseline {args.baseline} ({run.method}): "
+                               + "; ".join(problems) + ". Rerun with the baseline's settings, or re-record it "
+                               "(make regress-record)" + ("" if args.allow_method_change else
+                                                          "; --allow-method-change gates a deliberate config change"))
+        v = gate_entry(run, entry, args.alpha, args.confidence, args.floor)
+        status = "REGRESSION" if v.regressed else "ok"
+        base = 100 * entry["macro_accuracy"]
+        print(f"{status:>10}  {run.method}: {base + 100 * v.change:.2f} vs baseline {base:.2f} (change "
+              f"{100 * v.change:+.2f}, tolerance {100 * v.tolerance:.2f}; {v.lost} items lost, {v.gained} gained, binomial p {v.p_discordant:.3g})")
+        if v.regressed:
+            failed.append(run.method)
+    return failed
+
+
+def load_book(path: Path) -> dict:
+    book = read_json(path)
+    if not isinstance(book, dict) or book.get("format") != FORMAT or not isinstance(book.get("methods"), dict):
+        raise PrbenchError(f"file {path}: not a baseline of format {FORMAT} (an older prbench-regress wrote it?); "
+                           "re-record it with make regress-record")
+    for method, entry in book["methods"].items():
+        missing = [k for k in ("identity", "reruns", "items", "macro_accuracy") if k not in entry]
+        if missing:
+            raise PrbenchError(f"file {path}, method {method!r}, field {missing[0]!r}: missing; re-record it")
+    return book

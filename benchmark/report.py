@@ -13,23 +13,36 @@ from hydra.experimental.callback import Callback
 from benchmark.shipped import REFERENCE_DIR
 
 REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"
-LEADERBOARD_COLUMNS = ["data", "method", "model", "macro", "macro_ci", "micro", "micro_ci", "failure_rate",
-                       "tie_rate", "order_consistency", "n_users", "n_judgments", "seconds_per_judgment", "run"]
+# numbers stay numbers: CI bounds are numeric columns; only rendering (format_*) turns them into text
+LEADERBOARD_COLUMNS = ["data", "method", "model", "macro", "macro_ci_low", "macro_ci_high", "micro", "micro_ci_low",
+                       "micro_ci_high", "soft_accuracy", "failure_rate", "tie_rate", "order_consistency",
+                       "degenerate", "n_users", "n_judgments", "seconds_per_judgment", "run"]
+NOT_AVAILABLE = "n/a"
 
 
-def pct(x: float) -> str:
-    return f"{100 * x:.2f}"
+def pct(x: float | None) -> str:
+    """A fraction in %, or "n/a" for a metric the method cannot give (never 0)."""
+    return NOT_AVAILABLE if x is None or pd.isna(x) else f"{100 * x:.2f}"
 
 
 def pct_ci(ci: list[float]) -> str:
     return f"[{pct(ci[0])}, {pct(ci[1])}]"
 
 
+def ci_text(low: float, high: float, degenerate: str | None = None) -> str:
+    """A CI for display; a judge that always picks one position is flagged beside it (its CI is no precision)."""
+    flag = f" degenerate: always '{degenerate}'" if isinstance(degenerate, str) and degenerate else ""
+    return pct_ci([low, high]) + flag
+
+
 def format_summary(s: dict[str, Any]) -> str:
     return "\n".join([
         f"== {s['method']} on {s['data']} ({s['model']}) ==",
-        f"  macro accuracy {pct(s['macro_accuracy'])}  95% CI {pct_ci(s['macro_ci'])}  (users resampled)",
-        f"  micro accuracy {pct(s['micro_accuracy'])}  95% CI {pct_ci(s['micro_ci'])}",
+        f"  macro accuracy {pct(s['macro_accuracy'])}  95% CI {ci_text(*s['macro_ci'], s.get('degenerate'))}"
+        "  (users resampled)",
+        f"  micro accuracy {pct(s['micro_accuracy'])}  95% CI {pct_ci(s['micro_ci'])}; soft accuracy "
+        f"{pct(s.get('soft_accuracy'))}",
+        *([f"  note: {note}"] if (note := s.get("ci_note")) else []),
         f"  {s['n_users']} users, {s['n_pairs']} pairs, {s['n_judgments']} judgments; "
         f"failures {s['failures']} ({pct(s['failure_rate'])}%), ties {s['ties']}, "
         f"order consistency {pct(s['order_consistency'])}%",
@@ -49,8 +62,9 @@ def collect_runs(runs_dir: Path) -> pd.DataFrame:
         s = json.loads(path.read_text(encoding="utf-8"))
         rows.append({
             "data": s["data"], "method": s["method"], "model": s["model"],
-            "macro": s["macro_accuracy"], "macro_ci": pct_ci(s["macro_ci"]),
-            "micro": s["micro_accuracy"], "micro_ci": pct_ci(s["micro_ci"]),
+            "macro": s["macro_accuracy"], "macro_ci_low": s["macro_ci"][0], "macro_ci_high": s["macro_ci"][1],
+            "micro": s["micro_accuracy"], "micro_ci_low": s["micro_ci"][0], "micro_ci_high": s["micro_ci"][1],
+            "soft_accuracy": s.get("soft_accuracy"), "degenerate": s.get("degenerate"),
             "failure_rate": s["failure_rate"], "tie_rate": s["tie_rate"],
             "order_consistency": s["order_consistency"], "n_users": s["n_users"],
             "n_judgments": s["n_judgments"], "seconds_per_judgment": s["seconds_per_judgment"],
@@ -68,30 +82,58 @@ def to_markdown(df: pd.DataFrame) -> str:
 
 
 def format_leaderboard(df: pd.DataFrame) -> str:
-    shown = df.copy()
-    for col in ("macro", "micro", "failure_rate", "tie_rate", "order_consistency"):
+    shown = df.drop(columns=["macro_ci_low", "macro_ci_high", "micro_ci_low", "micro_ci_high", "degenerate"])
+    shown.insert(shown.columns.get_loc("macro") + 1, "macro_ci", [
+        ci_text(r.macro_ci_low, r.macro_ci_high, r.degenerate) for r in df.itertuples()])
+    shown.insert(shown.columns.get_loc("micro") + 1, "micro_ci", [
+        ci_text(r.micro_ci_low, r.micro_ci_high) for r in df.itertuples()])
+    for col in ("macro", "micro", "soft_accuracy", "failure_rate", "tie_rate", "order_consistency"):
         shown[col] = shown[col].map(pct)
     shown["seconds_per_judgment"] = shown["seconds_per_judgment"].map(lambda x: f"{x:.3f}")
     return to_markdown(shown)
 
 
 def against_reference(board: pd.DataFrame, reference: Path = REFERENCE) -> pd.DataFrame:
-    """Each published number beside our run of the same data, method and model, if there is one."""
+    """Each published number (%, with its CI where the paper gives one: optional columns ci_low, ci_high)
+    beside our run of the same data, method and model, if there is one. Numeric, rendered by format_reference."""
     if not reference.exists():
         return pd.DataFrame()
     ref = pd.read_csv(reference)
+    for col in ("ci_low", "ci_high"):
+        ref[col] = pd.to_numeric(ref[col], errors="coerce") if col in ref else float("nan")
     ours = board.rename(columns={"method": "prbench_method"})[["data", "prbench_method", "model", "micro",
-                                                                "micro_ci"]]
+                                                                "micro_ci_low", "micro_ci_high"]]
     joined = ref.merge(ours, on=["data", "prbench_method", "model"], how="left")
     rows = []
     for r in joined.itertuples(index=False):
-        ran = not pd.isna(r.micro)
-        low, high = (float(x) for x in r.micro_ci.strip("[]").split(", ")) if ran else (None, None)
+        ran, has_ci = not pd.isna(r.micro), not (pd.isna(r.ci_low) or pd.isna(r.ci_high))
+        low, high = 100 * r.micro_ci_low, 100 * r.micro_ci_high
         rows.append({"source": r.source, "data": r.data, "model": r.model, "method": r.method,
-                     "published": f"{r.accuracy:.2f}", "ours (micro)": pct(r.micro) if ran else "not run",
-                     "difference": f"{100 * r.micro - r.accuracy:+.2f}" if ran else "",
-                     "published inside our CI": ("yes" if low <= r.accuracy <= high else "no") if ran else ""})
+                     "published": r.accuracy, "published_ci_low": r.ci_low, "published_ci_high": r.ci_high,
+                     "ours_micro": 100 * r.micro if ran else None, "ours_ci_low": low if ran else None,
+                     "ours_ci_high": high if ran else None, "difference": 100 * r.micro - r.accuracy if ran else None,
+                     "published_inside_our_ci": (low <= r.accuracy <= high) if ran else None,
+                     "cis_overlap": (r.ci_low <= high and low <= r.ci_high) if ran and has_ci else None})
     return pd.DataFrame(rows)
+
+
+def format_reference(ref: pd.DataFrame) -> str:
+    if not len(ref):
+        return "no reference file\n"
+    num = lambda x, fmt="{:.2f}": NOT_AVAILABLE if x is None or pd.isna(x) else fmt.format(x)
+    yes_no = lambda x: "" if x is None or pd.isna(x) else ("yes" if x else "no")
+    ci = lambda lo, hi: "" if lo is None or pd.isna(lo) else f"[{lo:.2f}, {hi:.2f}]"
+    shown = pd.DataFrame({
+        "source": ref["source"], "data": ref["data"], "model": ref["model"], "method": ref["method"],
+        "published": [num(x) + (f" {ci(lo, hi)}" if ci(lo, hi) else "") for x, lo, hi in
+                      zip(ref["published"], ref["published_ci_low"], ref["published_ci_high"])],
+        "ours (micro)": [num(x) + (f" {ci(lo, hi)}" if ci(lo, hi) else "") if not pd.isna(x) else "not run"
+                         for x, lo, hi in zip(ref["ours_micro"], ref["ours_ci_low"], ref["ours_ci_high"])],
+        "difference": ref["difference"].map(lambda x: "" if pd.isna(x) else f"{x:+.2f}"),
+        "published inside our CI": ref["published_inside_our_ci"].map(yes_no),
+        "CIs overlap": ref["cis_overlap"].map(lambda x: yes_no(x) or "n/a (no published CI)")})
+    shown.loc[ref["ours_micro"].isna(), "CIs overlap"] = ""
+    return to_markdown(shown)
 
 
 def write_leaderboard(runs_dir: Path, out_dir: Path) -> pd.DataFrame:
@@ -101,7 +143,7 @@ def write_leaderboard(runs_dir: Path, out_dir: Path) -> pd.DataFrame:
     df.to_csv(out_dir / "leaderboard.csv", index=False)
     (out_dir / "leaderboard.md").write_text(
         "# Leaderboard\n\nAccuracy in % under the both-orders protocol; 95% CIs resample users.\n\n"
-        + format_leaderboard(df) + "\n## Against published numbers\n\n" + to_markdown(against_reference(df)),
+        + format_leaderboard(df) + "\n## Against published numbers\n\n" + format_reference(against_reference(df)),
         encoding="utf-8")
     return df
 

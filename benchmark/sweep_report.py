@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.report import against_reference, collect_runs, format_leaderboard, to_markdown
+from benchmark.report import against_reference, collect_runs, format_leaderboard, format_reference, to_markdown
 
 def per_user_tables(runs_dir: Path, board: pd.DataFrame) -> pd.DataFrame:
     frames = []
@@ -63,7 +63,7 @@ def write_report(runs_dir: Path, out: Path) -> Path:
         .reset_index() if len(per_user) else pd.DataFrame()
     images = plot_distributions(per_user, out) if len(per_user) else []
     sections = [("Leaderboard", format_leaderboard(board.drop(columns=["run"]))),
-                ("Against published numbers", to_markdown(reference) if len(reference) else "no reference file\n"),
+                ("Against published numbers", format_reference(reference)),
                 ("Failures and cost", to_markdown(costs) if len(costs) else "no runs\n")]
     md = ["# prbench report\n", "Accuracy in % under the both-orders protocol; 95% CIs resample users.\n"]
     for title, body in sections:

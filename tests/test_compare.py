@@ -22,13 +22,21 @@ def runs(quick):
 
 
 def test_compare_table(runs):
-    table = compare([Run.load(runs[m]) for m in ("longer", "shorter", "plain")], n_boot=500)
+    table = compare([Run.load(runs[m]) for m in ("longer", "shorter", "plain")], n_perm=2000)
     assert table["method"].tolist() == ["longer (none)", "shorter (none)", "plain (smollm2)"]
     longer, shorter = table.iloc[0], table.iloc[1]
     assert shorter["difference"] == pytest.approx(shorter["macro"] - longer["macro"])
     assert all(table["p_holm"].iloc[1:] >= table["p_value"].iloc[1:])
     assert shorter["wins"] + shorter["losses"] + shorter["ties"] == 6
-    assert "reference" in format_table(table)
+    # two comparisons: Bonferroni-simultaneous CIs, numeric; each excludes 0 exactly when 2·p < 0.05
+    assert table["ci_level"].iloc[1:].tolist() == [0.975, 0.975]
+    for row in table.iloc[1:].itertuples():
+        assert row.difference_ci_low <= row.difference <= row.difference_ci_high
+        assert (not row.difference_ci_low <= 0 <= row.difference_ci_high) == (2 * row.p_value < 0.05)
+    assert table["macro_ci_low"].dtype == float and table["macro_ci_high"].dtype == float
+    table.loc[2, "degenerate"] = "first"
+    text = format_table(table)
+    assert "reference" in text and "(97.5%)" in text and "degenerate: always 'first'" in text
 
 
 def test_compare_refuses_different_items(runs, quick):

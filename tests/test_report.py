@@ -2,7 +2,10 @@
 
 import json
 
-from benchmark.report import format_summary, write_leaderboard
+import pandas as pd
+import pytest
+
+from benchmark.report import format_reference, format_summary, write_leaderboard
 
 
 def summary(method, macro):
@@ -22,7 +25,10 @@ def test_leaderboard_sorts_by_macro_accuracy(tmp_path):
     assert df["method"].tolist() == ["strong", "weak"]
     md = (tmp_path / "leaderboard.md").read_text()
     assert "| demo | strong | m | 75.00 | [65.00, 85.00] |" in md
-    assert (tmp_path / "leaderboard.csv").read_text().startswith("data,method,model,macro")
+    csv = pd.read_csv(tmp_path / "leaderboard.csv")
+    assert list(csv.columns[:6]) == ["data", "method", "model", "macro", "macro_ci_low", "macro_ci_high"]
+    assert csv["macro_ci_low"].tolist() == pytest.approx([0.65, 0.4])  # numbers, not "[65.00, 85.00]"
+    assert csv["soft_accuracy"].isna().all() and "| n/a |" in md  # not available is not 0
 
 
 def test_summary_text_reports_failures_and_cis():
@@ -49,8 +55,23 @@ def test_sweep_report_with_reference(quick, tmp_path):
     # a run that matches a published row is put beside it
     board = collect_runs(runs)
     board.loc[0, ["data", "method", "model"]] = ["prism", "plain", "meta-llama/Llama-3.1-8B-Instruct"]
-    board.loc[0, ["micro", "micro_ci"]] = [0.53, "[50.00, 56.00]"]
+    board.loc[0, ["micro", "micro_ci_low", "micro_ci_high"]] = [0.53, 0.50, 0.56]
     ref = against_reference(board)
     row = ref[(ref["data"] == "prism") & (ref["method"] == "Default") & (ref["model"].str.contains("8B"))].iloc[0]
-    assert (row["published"], row["ours (micro)"], row["difference"], row["published inside our CI"]) == \
-        ("52.04", "53.00", "+0.96", "yes")
+    assert (row["published"], row["ours_micro"], row["published_inside_our_ci"]) == (52.04, pytest.approx(53.0), True)
+    assert row["difference"] == pytest.approx(0.96) and row["cis_overlap"] is None  # no published CI
+    assert "| 52.04 | 53.00 [50.00, 56.00] | +0.96 | yes | n/a (no published CI) |" in format_reference(ref)
+
+
+def test_reference_uses_the_published_ci(tmp_path):
+    reference = tmp_path / "ref.csv"
+    reference.write_text("source,data,model,method,prbench_method,accuracy,ci_low,ci_high\n"
+                         "paper,demo,m,Default,plain,60.0,58.5,61.5\npaper,demo,m,Other,other,40.0,,\n")
+    board = pd.DataFrame([{"data": "demo", "method": "plain", "model": "m", "micro": 0.55, "micro_ci_low": 0.52,
+                           "micro_ci_high": 0.59}])
+    from benchmark.report import against_reference
+
+    ref = against_reference(board, reference)
+    assert ref.loc[0, "published_inside_our_ci"] == False and ref.loc[0, "cis_overlap"] == True  # noqa: E712
+    text = format_reference(ref)
+    assert "60.00 [58.50, 61.50]" in text and "not run" in text

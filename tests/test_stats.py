@@ -5,8 +5,9 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binomtest
 
-from benchmark.stats import holm, paired_user_difference, sign_flip_pvalue
+from benchmark.stats import holm, paired_user_difference, sign_flip_ci, sign_flip_pvalue
 
 
 def brute_force_permutation_p(a, b):
@@ -44,3 +45,31 @@ def test_holm_by_hand():
     # sorted p: 0.01 (x3 = 0.03), 0.02 (x2 = 0.04), 0.04 (x1 = 0.04, monotone)
     assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
     assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def per_user(accuracies):
+    return pd.DataFrame({"user_id": [f"u{i}" for i in range(len(accuracies))], "accuracy": accuracies})
+
+
+@pytest.mark.parametrize("n_users", [12, 60])
+def test_null_false_positives_at_most_five_percent_and_ci_agrees_with_p(n_users):
+    """Two methods of equal quality (per-user accuracies in eighths, exchangeable within each user). The
+    false-positive rate must not be shown above 5% (one-sided binomial test of the simulated rate)."""
+    rng = np.random.default_rng(n_users)
+    rejections = []
+    for _ in range(600):
+        skill = rng.uniform(0.3, 0.9, n_users)
+        a, b = (rng.binomial(8, skill) / 8 for _ in range(2))
+        d = paired_user_difference(per_user(a), per_user(b), n_boot=1000, seed=int(rng.integers(1 << 30)))
+        excludes_zero = not d["ci"][0] <= 0 <= d["ci"][1]
+        assert excludes_zero == (d["p_value"] < 0.05), d
+        rejections.append(d["p_value"] < 0.05)
+    assert binomtest(sum(rejections), len(rejections), 0.05, alternative="greater").pvalue > 0.01, np.mean(rejections)
+
+
+def test_ci_inverts_the_test_exactly_for_few_users():
+    diff = np.array([0.25, 0.125, 0.5, -0.125, 0.375, 0.0, 0.25])
+    low, high = sign_flip_ci(diff)
+    for delta, inside in ((low + 1e-6, True), (high - 1e-6, True), (low - 1e-5, False), (high + 1e-5, False)):
+        assert (sign_flip_pvalue(diff - delta) > 0.05) == inside, delta
+    assert sign_flip_ci(diff, level=0.99)[0] < low  # a simultaneous (Bonferroni) CI is wider
