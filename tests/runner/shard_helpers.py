@@ -1,4 +1,4 @@
-"""Shared by the shard tests: running prbench and prbench-merge, and comparing a merged run with an unsharded one."""
+"""Shared by the shard tests: running prbench, and comparing a merged run with an unsharded one."""
 
 from __future__ import annotations
 
@@ -25,11 +25,6 @@ def prbench(results_dir: Path, *args: str, timeout: int = 600) -> subprocess.Com
            f"results_dir={results_dir}", *(a for a in args if not a.startswith("-"))]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "HYDRA_FULL_ERROR": "1"})
-
-
-def prbench_merge(*run_dirs: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "benchmark.runner.merge", *map(str, run_dirs)],
-                          capture_output=True, text=True, timeout=300)
 
 
 def comparable_summary(run_dir: Path) -> tuple[dict, list]:

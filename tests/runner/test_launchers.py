@@ -36,8 +36,9 @@ def test_submitit_local_sweep_over_shards(tmp_path):
 
 def test_ray_cluster_runs_the_shards_as_tasks(tmp_path):
     cluster = ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
+    address = cluster.address_info["gcs_address"]
     try:
-        sweep = prbench(tmp_path, "-m", "hydra/launcher=ray", f"hydra.launcher.init.address={cluster.address_info['gcs_address']}",
+        sweep = prbench(tmp_path, "-m", "hydra/launcher=ray", f"hydra.launcher.init.address={address}",
                         "hydra.launcher.remote.num_gpus=0", "hydra.launcher.remote.num_cpus=1", *FAST,
                         "shard.count=3", "shard.index=0,1,2", "run_name=sharded")
     finally:
