@@ -35,7 +35,7 @@ def test_submitit_local_sweep_over_shards(tmp_path):
 
 
 def test_ray_cluster_runs_the_shards_as_tasks(tmp_path):
-    cluster = ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
+    cluster = ray.init(address="local", num_cpus=2, include_dashboard=False)  # a cluster on this machine
     address = cluster.address_info["gcs_address"]
     try:
         sweep = prbench(tmp_path, "-m", "hydra/launcher=ray", f"hydra.launcher.init.address={address}",
