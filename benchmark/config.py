@@ -74,6 +74,19 @@ class LoggerConfig(Section):
     tags: list[str] = []
 
 
+class ShardConfig(Section):
+    """`count` jobs share one run; this job judges the users whose id hashes to `index` (runner/shards.py)."""
+
+    count: int = Field(1, ge=1)
+    index: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _index_in_range(self) -> "ShardConfig":
+        if self.index >= self.count:
+            raise ValueError(f"shard.index must be below shard.count ({self.index} >= {self.count})")
+        return self
+
+
 class RunConfig(Section):
     """Top-level keys of a run (the rest are the config groups)."""
 

@@ -149,12 +149,15 @@ def write_leaderboard(runs_dir: Path, out_dir: Path) -> pd.DataFrame:
 
 
 class LeaderboardCallback(Callback):
-    """After a sweep (`prbench -m ...`), print the leaderboard of the runs it made and update results/."""
+    """After a sweep (`prbench -m ...`), merge the sharded runs it finished, print the leaderboard of the runs
+    it made and update results/."""
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        from benchmark.runner.merge import merge_finished
         from benchmark.sweep_report import write_report
 
         runs_dir = Path(config.hydra.sweep.dir)
+        merge_finished(runs_dir)
         df = write_leaderboard(runs_dir, Path(config.results_dir))
         report = write_report(runs_dir, Path(config.results_dir) / "report")
         print("\n" + format_leaderboard(df.drop(columns=["run"])) + f"\nreport: {report}")

@@ -66,14 +66,17 @@ def test_unknown_method_kind_is_named():
         build_method(cfg.method, Models(cfg.backend, cfg.model))
 
 
-@pytest.mark.parametrize("launcher,target", [("slurm", "SlurmLauncher"), ("ray", "RayLocalLauncher")])
+@pytest.mark.parametrize("launcher,target", [("slurm", "SlurmLauncher"), ("ray", "RayTaskLauncher"),
+                                             ("submitit_local", "LocalLauncher")])
 def test_launcher_configs_compose(launcher, target):
     from hydra import compose, initialize_config_dir
+    from hydra.utils import get_class
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith(target)
-    assert "gpus_per_node" in cfg.hydra.launcher or cfg.hydra.launcher.ray.remote.num_gpus == 1
+    assert get_class(cfg.hydra.launcher._target_).__name__ == target  # installed by the test extra
+    assert "gpus_per_node" in cfg.hydra.launcher or cfg.hydra.launcher.remote.num_gpus == 1
 
 
 def test_unknown_backend_kind_is_named():

@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from benchmark.config import DataConfig, LoggerConfig, RunConfig, SplitConfig, parse_section
+from benchmark.config import DataConfig, LoggerConfig, RunConfig, ShardConfig, SplitConfig, parse_section
 from benchmark.data import load_benchmark
 from benchmark.methods import Method, UserData, build_method, visible_profile
-from benchmark.metrics import items_frame, per_user_table, summarize
 from benchmark.models import Models
 from benchmark.records import ORDERS, JudgeItem, UserProfile
-from benchmark.report import format_summary
+from benchmark.runner.finish import Outcome, RunResult, finish
 from benchmark.runner.folder import RunFolder, write_json
+from benchmark.runner.shards import ShardLayout
 from benchmark.splits import UserSplit, split_benchmark
 from benchmark.splits import summarize as summarize_splits
 from benchmark.store import ItemStore, item_record
-from benchmark.tracking import log_to_wandb, provenance, scrub
-
-
-@dataclass
-class RunResult:
-    folder: Path
-    summary: dict[str, Any]
-    per_user: pd.DataFrame
+from benchmark.tracking import provenance, scrub
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -56,19 +47,6 @@ def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float
     return {k: v - before.get(k, 0) for k, v in after.items()}
 
 
-def _per_user(items: pd.DataFrame, splits: list[UserSplit], fit_seconds: dict[str, float],
-              fit_calls: dict[str, dict[str, float]], settings: RunConfig) -> pd.DataFrame:
-    """The per-user table, with split sizes and what fitting each user cost."""
-    table = per_user_table(items, settings.bootstrap, settings.seed)
-    table.insert(table.columns.get_loc("seconds") + 1, "fit_seconds", table["user_id"].map(fit_seconds))
-    for key in ("calls", "prompt_tokens"):
-        table[f"fit_{key}"] = table["user_id"].map(lambda u: fit_calls.get(u, {}).get(key, 0))
-    sizes = {s.user_id: (len(s.train), len(s.val)) for s in splits}
-    table.insert(1, "n_train", table["user_id"].map(lambda u: sizes[u][0]))
-    table.insert(2, "n_val", table["user_id"].map(lambda u: sizes[u][1]))
-    return table
-
-
 def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     config = scrub({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"})
     settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
@@ -78,10 +56,11 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     models = Models(cfg.backend, cfg.model, cfg.get("cache"))
     method_cfg, method = build_method(cfg.method, models)
 
-    folder = RunFolder(run_dir)
+    layout = ShardLayout(run_dir, parse_section(ShardConfig, cfg.get("shard"), "shard"))
+    folder = RunFolder(layout.folder)
     folder.open(config, settings.resume)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
-    write_json(run_dir / "provenance.json", provenance())
+    (folder.path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+    write_json(folder.path / "provenance.json", provenance())
 
     bench = load_benchmark(data_cfg, models)
     splits = split_benchmark(bench, split_cfg)
@@ -90,9 +69,10 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     users = {s.user_id: UserData(s.user_id, s.train, s.val, visible_profile(
         method, bench.profiles.get(s.user_id, UserProfile(s.user_id)))) for s in splits}
     usage_start = models.usage()
-    method.workdir = folder.method_dir
-    shared, setup_seconds = folder.state("_shared", lambda: method.setup(list(users.values())))
+    method.workdir = layout.method_dir(folder)
+    shared, setup_seconds = layout.setup(folder, config, lambda: method.setup(list(users.values())))
     method.restore(shared)
+    all_users, splits = [s.user_id for s in splits], layout.select(splits)  # a shard judges only its users
     store = ItemStore(folder.items)
     expected = [(p.pair_id, o) for s in splits for p in s.test for o in ORDERS]
     fit_seconds: dict[str, float] = {}
@@ -106,14 +86,10 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
             fit_calls[split.user_id] = _delta(before, models.usage())
             _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
 
-    items = items_frame(store.records[k] for k in expected)
-    per_user = _per_user(items, splits, fit_seconds, fit_calls, settings)
-    summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
-               "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
-               "setup_seconds": setup_seconds, "fit_seconds": float(sum(fit_seconds.values())),
-               "model_usage": _delta(usage_start, models.usage())}
-    per_user.to_csv(run_dir / "per_user.csv", index=False)
-    write_json(run_dir / "summary.json", summary)
-    print(format_summary(summary))
-    log_to_wandb(logger_cfg, run_dir, settings.run_name, config, summary, per_user, folder.items)
-    return RunResult(run_dir, summary, per_user)
+    outcome = Outcome({"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
+                       "model": method.model_label}, {s.user_id: (len(s.train), len(s.val)) for s in splits},
+                      fit_seconds, fit_calls, setup_seconds, _delta(usage_start, models.usage()))
+    if layout.sharded:  # the run's tables come from prbench-merge, once every shard is done
+        layout.write_part(folder, outcome, expected, all_users)
+        return RunResult(folder.path, {}, pd.DataFrame())
+    return finish(run_dir, (store.records[k] for k in expected), outcome, settings, logger_cfg, config, folder.items)

@@ -1,0 +1,185 @@
+"""`prbench-merge RUN_FOLDER...`: gather the shards of a run (runner/shards.py) into the run's own
+items.jsonl, per_user.csv, summary.json and W&B run, exactly as the unsharded run would have written them.
+
+Every shard must be there, finished (every expected item judged), and run with the same config except
+`shard.index` (and `resume`); otherwise a one-line error names the shard, exit code 2. A Hydra sweep
+merges the sharded runs it finished by itself (benchmark.report.LeaderboardCallback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from benchmark.config import LoggerConfig, RunConfig, parse_section
+from benchmark.errors import PrbenchError, RunError
+from benchmark.runner.finish import Outcome, RunResult, finish
+from benchmark.runner.folder import write_json
+from benchmark.runner.shards import SHARDS, shard_name, shard_of
+from benchmark.store import ItemStore
+from benchmark.tracking import provenance
+
+SHARD_DIR = re.compile(r"(\d+)-of-(\d+)")
+MAY_DIFFER = ("shard.index", "resume")  # between the shards of one run
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        out.update(_flat(item, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def shard_count(run_dir: Path) -> int:
+    shards = run_dir / SHARDS
+    counts = {int(m.group(2)) for p in (shards.iterdir() if shards.is_dir() else ())
+              if p.is_dir() and (m := SHARD_DIR.fullmatch(p.name))}
+    if not counts:
+        raise RunError(f"{run_dir} holds no shards ({shards}/<i>-of-<N>/): nothing to merge")
+    if len(counts) > 1:
+        raise RunError(f"{shards} holds shards of runs split {' and '.join(map(str, sorted(counts)))} ways; "
+                       f"remove the folders of the split you abandoned")
+    return counts.pop()
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def _load_shard(run_dir: Path, index: int, count: int) -> dict[str, Any]:
+    """One finished shard's config, part and items; an error naming the shard when it is not finished."""
+    name = shard_name(index, count)
+    folder = run_dir / SHARDS / name
+    rerun = f"prbench ... shard.count={count} shard.index={index}"
+    if not folder.is_dir():
+        raise RunError(f"shard {name} is missing (no folder {folder}): run it ({rerun})")
+    if not (folder / "part.json").exists():
+        raise RunError(f"shard {name} is unfinished ({_lines(folder / 'items.jsonl')} judgments so far): "
+                       f"relaunch it with resume=true ({rerun} resume=true)")
+    part = json.loads((folder / "part.json").read_text(encoding="utf-8"))
+    records = ItemStore(folder / "items.jsonl").records
+    expected = [tuple(k) for k in part["expected"]]
+    missing = sum(k not in records for k in expected)
+    if missing or len(records) != len(expected):
+        raise RunError(f"shard {name} is unfinished: {missing} of {len(expected)} judgments missing "
+                       f"({len(records)} in {folder / 'items.jsonl'}); relaunch it with resume=true")
+    strays = [u for u in part["outcome"]["sizes"] if shard_of(u, count) != index]
+    if strays:
+        raise RunError(f"shard {name} judged users of other shards (e.g. {strays[0]!r}); it is not a shard of "
+                       f"this split")
+    config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"), resolve=True)
+    return {"name": name, "folder": folder, "part": part, "config": config,
+            "records": [records[k] for k in expected]}
+
+
+def _check_same_run(first: dict[str, Any], shard: dict[str, Any]) -> None:
+    a, b = _flat(first["config"]), _flat(shard["config"])
+    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and k not in MAY_DIFFER)
+    if differ:
+        shown = ", ".join(f"{k} ({a.get(k)!r} != {b.get(k)!r})" for k in differ[:3])
+        raise RunError(f"shard {shard['name']} was run with a different config than shard {first['name']}: "
+                       f"{shown}{' ...' if len(differ) > 3 else ''}")
+    for key in ("users_digest", "n_users_total"):
+        if first["part"][key] != shard["part"][key]:
+            raise RunError(f"shard {shard['name']} split a different set of users than shard {first['name']} "
+                           f"({key} {shard['part'][key]} != {first['part'][key]}): was the data changed?")
+
+
+def load_shards(run_dir: Path) -> list[dict[str, Any]]:
+    """Every shard of the run, checked: present, finished, same config, together covering every user."""
+    count = shard_count(run_dir)
+    shards = [_load_shard(run_dir, i, count) for i in range(count)]
+    for shard in shards[1:]:
+        _check_same_run(shards[0], shard)
+    n_users = sum(len(s["part"]["outcome"]["sizes"]) for s in shards)
+    if n_users != shards[0]["part"]["n_users_total"]:
+        raise RunError(f"the shards of {run_dir} hold {n_users} users, the split has "
+                       f"{shards[0]['part']['n_users_total']}")
+    return shards
+
+
+def _combine(shards: list[dict[str, Any]]) -> Outcome:
+    parts = [s["part"]["outcome"] for s in shards]
+    usage: dict[str, float] = {}
+    for part in parts:
+        for key, value in part["model_usage"].items():
+            usage[key] = usage.get(key, 0) + value
+    return Outcome(labels=parts[0]["labels"],
+                   sizes={u: tuple(v) for p in parts for u, v in p["sizes"].items()},
+                   fit_seconds={u: v for p in parts for u, v in p["fit_seconds"].items()},
+                   fit_calls={u: v for p in parts for u, v in p["fit_calls"].items()},
+                   setup_seconds=parts[0]["setup_seconds"],  # one setup, shared by every shard
+                   model_usage=usage)
+
+
+def _shard_state(shards_dir: Path) -> dict[str, int]:
+    """What the merge was made from: each shard's items file size."""
+    return {p.name: (p / "items.jsonl").stat().st_size for p in sorted(shards_dir.iterdir())
+            if SHARD_DIR.fullmatch(p.name) and (p / "items.jsonl").exists()}
+
+
+def merge(run_dir: Path) -> RunResult:
+    run_dir = Path(run_dir)
+    shards = load_shards(run_dir)
+    marker = run_dir / SHARDS / "merged.json"
+    items_path = run_dir / "items.jsonl"
+    if items_path.exists() and not marker.exists():
+        raise RunError(f"{items_path} holds the results of an unsharded run; merge into another run_name=")
+    records = sorted((r for s in shards for r in s["records"]), key=lambda r: r["user_id"])  # stable
+    tmp = items_path.with_name(".items.jsonl.tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    os.replace(tmp, items_path)
+
+    config = {**shards[0]["config"], "shard": {"count": 1, "index": 0}}  # the unsharded run's config
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+    write_json(run_dir / "provenance.json", {**provenance(), "merged_shards": {
+        s["name"]: json.loads((s["folder"] / "provenance.json").read_text(encoding="utf-8")) for s in shards}})
+    settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
+    logger_cfg = parse_section(LoggerConfig, config.get("logger"), "logger")
+    result = finish(run_dir, records, _combine(shards), settings, logger_cfg, config, items_path)
+    write_json(marker, {"shards": _shard_state(run_dir / SHARDS)})
+    return result
+
+
+def merge_finished(runs_dir: Path) -> list[Path]:
+    """Merge every sharded run below `runs_dir` whose shards changed since its last merge (end of a sweep).
+    A run with a missing or unfinished shard is reported and left alone."""
+    merged = []
+    for shards_dir in sorted(Path(runs_dir).rglob(SHARDS)):
+        if not shards_dir.is_dir() or not _shard_state(shards_dir):
+            continue
+        marker = shards_dir / "merged.json"
+        if marker.exists() and json.loads(marker.read_text(encoding="utf-8"))["shards"] == _shard_state(shards_dir):
+            continue
+        try:
+            merge(shards_dir.parent)
+            merged.append(shards_dir.parent)
+        except PrbenchError as error:
+            print(f"prbench-merge: {shards_dir.parent} not merged: {error}", file=sys.stderr)
+    return merged
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_FOLDER", help="a run folder holding shards/")
+    args = parser.parse_args(argv)
+    try:
+        for run_dir in args.runs:
+            merge(run_dir)
+            print(f"merged {run_dir}")
+    except PrbenchError as error:
+        print(f"prbench-merge: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""One run split over N jobs: `shard.count=N shard.index=i`.
+
+A user belongs to shard `sha256(user_id) mod N` (stable across processes and machines, unlike Python's
+salted `hash`), so a user's fit and judgments always land in the same shard. Shards of a run share its
+folder without clobbering one another:
+
+    <run>/shards/<i>-of-<N>/   this shard's items.jsonl, fit/, config.yaml, provenance.json; part.json when done
+    <run>/shards/setup.json    the method's global `setup` state (e.g. a trained reward model's path)
+    <run>/method/              files a method saves (the trained model), shared by every shard
+
+Global `setup` runs once: the first shard to get there takes a POSIX (fcntl) lock on `shards/setup.lock`,
+computes and writes the state; the others wait on the lock, then read it. POSIX locks work across the
+nodes of a cluster on NFS v4 and Lustre; they are released by the kernel when a job dies, so a killed
+first shard leaves no stale lock (the next one to get the lock computes the state).
+`prbench-merge <run>` (runner/merge.py) then writes the run's own items.jsonl, per_user.csv and summary.json.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from benchmark.config import ShardConfig
+from benchmark.errors import RunError
+from benchmark.runner.finish import Outcome
+from benchmark.runner.folder import RunFolder, write_json
+from benchmark.splits import UserSplit
+
+SHARDS = "shards"
+SETUP_KEYS = ("data", "split", "method", "backend", "model", "seed")  # what a global setup depends on
+
+
+def shard_of(user_id: str, count: int) -> int:
+    return int(hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16], 16) % count
+
+
+def shard_name(index: int, count: int) -> str:
+    return f"{index}-of-{count}"
+
+
+def users_digest(user_ids: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(user_ids)).encode("utf-8")).hexdigest()[:16]
+
+
+def setup_key(config: dict[str, Any]) -> str:
+    subset = {k: config.get(k) for k in SETUP_KEYS}
+    return hashlib.sha256(json.dumps(subset, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@contextmanager
+def file_lock(path: Path, waiting: str):
+    """An exclusive POSIX lock on `path` for the `with` block; says `waiting` when another holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print(f"[prbench] {waiting}", flush=True)
+            fcntl.lockf(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+class ShardLayout:
+    """Where one job of a run writes, and which users it judges. count=1 is the plain unsharded run."""
+
+    def __init__(self, run_dir: Path, shard: ShardConfig):
+        self.run_dir, self.shard = run_dir, shard
+        self.sharded = shard.count > 1
+        self.name = shard_name(shard.index, shard.count)
+        self.folder = run_dir / SHARDS / self.name if self.sharded else run_dir
+
+    def select(self, splits: list[UserSplit]) -> list[UserSplit]:
+        if not self.sharded:
+            return splits
+        return [s for s in splits if shard_of(s.user_id, self.shard.count) == self.shard.index]
+
+    def method_dir(self, folder: RunFolder) -> Path:
+        return self.run_dir / "method" if self.sharded else folder.method_dir
+
+    def setup(self, folder: RunFolder, config: dict[str, Any],
+              compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
+        """The method's global state, computed once per run (not once per shard)."""
+        if not self.sharded:
+            return folder.state("_shared", compute)
+        path = self.run_dir / SHARDS / "setup.json"
+        key = setup_key(config)
+        with file_lock(path.with_suffix(".lock"), f"shard {self.name}: waiting for another shard's method setup"):
+            if path.exists():
+                stored = json.loads(path.read_text(encoding="utf-8"))
+                if stored["setup_key"] != key:
+                    raise RunError(f"shard {self.name}: {path} was computed by a run with a different "
+                                   f"{'/'.join(SETUP_KEYS)} config ({stored['setup_key']} != {key}); "
+                                   f"give this run another run_name=")
+                return stored["state"], stored["seconds"]
+            start = time.perf_counter()
+            state = compute()
+            seconds = time.perf_counter() - start
+            write_json(path, {"state": state, "seconds": seconds, "setup_key": key, "by_shard": self.name})
+            return state, seconds
+
+    def write_part(self, folder: RunFolder, outcome: Outcome, expected: list[tuple[str, str]],
+                   all_users: list[str]) -> None:
+        """The shard is done: what the merge needs besides its items (written last: its presence = complete)."""
+        write_json(folder.path / "part.json", {
+            "shard": self.name, "outcome": asdict(outcome), "expected": [list(k) for k in expected],
+            "n_users_total": len(all_users), "users_digest": users_digest(all_users)})
+        print(f"[prbench] shard {self.name} done ({len(outcome.sizes)} users); when every shard is done: "
+              f"prbench-merge {self.run_dir}")
