@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from hydra.experimental.callback import Callback
 
+from benchmark.errors import DataError, PrbenchError
+
 REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "personalrewardbench.csv"
+SUMMARY_KEYS = ("data", "method", "model", "macro_accuracy", "macro_ci", "micro_accuracy", "micro_ci",
+                "failure_rate", "tie_rate", "order_consistency", "n_users", "n_judgments", "seconds_per_judgment")
 LEADERBOARD_COLUMNS = ["data", "method", "model", "macro", "macro_ci", "micro", "micro_ci", "failure_rate",
                        "tie_rate", "order_consistency", "n_users", "n_judgments", "seconds_per_judgment", "run"]
 
@@ -41,10 +48,27 @@ def format_summary(s: dict[str, Any]) -> str:
     ])
 
 
+def read_summary(path: Path) -> dict[str, Any]:
+    """One run's summary.json; a damaged one is a DataError naming the file (and the missing field)."""
+    try:
+        s = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"not a readable summary ({error}); rerun the run with resume=true to rewrite it, or "
+                        f"delete it", source=str(path)) from None
+    if not isinstance(s, dict):
+        raise DataError("a summary must be a JSON object", source=str(path))
+    missing = next((k for k in SUMMARY_KEYS if k not in s), None)
+    if missing:
+        raise DataError("missing from the summary", source=str(path), field=missing)
+    return s
+
+
 def collect_runs(runs_dir: Path) -> pd.DataFrame:
+    if not Path(runs_dir).is_dir():
+        raise DataError("no such folder of runs", source=str(runs_dir))
     rows = []
     for path in sorted(Path(runs_dir).rglob("summary.json")):
-        s = json.loads(path.read_text(encoding="utf-8"))
+        s = read_summary(path)
         rows.append({
             "data": s["data"], "method": s["method"], "model": s["model"],
             "macro": s["macro_accuracy"], "macro_ci": pct_ci(s["macro_ci"]),
@@ -121,5 +145,16 @@ def leaderboard_main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("results/runs"), help="folder searched for summary.json")
     parser.add_argument("--out", type=Path, default=Path("results"), help="where the leaderboard files go")
     args = parser.parse_args()
-    df = write_leaderboard(args.runs, args.out)
+    with cli_errors("prbench-leaderboard"):
+        df = write_leaderboard(args.runs, args.out)
     print(format_leaderboard(df.drop(columns=["run"])))
+
+
+@contextmanager
+def cli_errors(program: str) -> Iterator[None]:
+    """A PrbenchError becomes one line on stderr and exit code 2."""
+    try:
+        yield
+    except PrbenchError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

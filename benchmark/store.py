@@ -45,7 +45,7 @@ class ItemStore:
         if good < len(data):
             with self.path.open("r+b") as f:
                 f.truncate(good)
-        for number, line in enumerate(data[:good].decode("utf-8").splitlines()):
+        for number, line in enumerate(data[:good].decode("utf-8", errors="replace").splitlines(), 1):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as error:

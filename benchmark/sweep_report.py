@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.report import against_reference, collect_runs, format_leaderboard, to_markdown
+from benchmark.report import against_reference, cli_errors, collect_runs, format_leaderboard, to_markdown
 
 def per_user_tables(runs_dir: Path, board: pd.DataFrame) -> pd.DataFrame:
     frames = []
@@ -86,4 +86,5 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("results/runs"))
     parser.add_argument("--out", type=Path, default=Path("results/report"))
     args = parser.parse_args()
-    print(f"wrote {write_report(args.runs, args.out)}")
+    with cli_errors("prbench-report"):
+        print(f"wrote {write_report(args.runs, args.out)}")

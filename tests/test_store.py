@@ -32,5 +32,5 @@ def test_corrupt_middle_line_is_an_error(tmp_path):
     path.write_text(json.dumps(rec("a")) + "\n{oops\n" + json.dumps(rec("b")) + "\n")
     from benchmark.errors import DataError
 
-    with pytest.raises(DataError, match="row 1"):
+    with pytest.raises(DataError, match="row 2"):
         ItemStore(path)

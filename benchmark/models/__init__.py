@@ -47,12 +47,14 @@ class VLLMConfig(Section):
 class OpenAIConfig(Section):
     kind: Literal["openai"]
     base_url: str | None = None        # default: $OPENAI_BASE_URL
-    api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable, never from a config file
+    # the key is read from this variable, never from a config file (a key typed here is refused, unechoed)
+    api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     timeout_s: float = Field(60.0, gt=0)
     max_concurrency: int = Field(16, ge=1)
     max_attempts: int = Field(5, ge=1)
     backoff_s: float = Field(0.5, ge=0)
     top_logprobs: int = Field(20, ge=2, le=20)
+    unreachable_after: int = Field(8, ge=1)  # connection failures before any success that stop the run
 
 
 class MockConfig(Section):

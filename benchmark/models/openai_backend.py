@@ -1,7 +1,9 @@
 """Any OpenAI-compatible chat server, through the `openai` client.
 
 Requests run with bounded concurrency; 429 / 5xx / timeouts / malformed responses are retried with
-exponential backoff (the client's own retries are off, so the policy lives in one place). Log-prob judging
+exponential backoff (the client's own retries are off, so the policy lives in one place). A server that no
+connection has reached yet stops the run after `backend.unreachable_after` connection failures in a row,
+instead of ending it with 100% counted failures. Log-prob judging
 reads the first generated token's `top_logprobs`; a server without them gives counted failures.
 """
 
@@ -9,10 +11,11 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Sequence
 
-from benchmark.errors import ConfigError
+from benchmark.errors import ConfigError, ServerUnreachable
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.layer import RetryPolicy, TransientError, run_concurrently
 from benchmark.models.tokens import chat_dicts
@@ -27,18 +30,39 @@ class OpenAIChat(ChatModel):
         if not base_url:
             raise ConfigError("config backend.base_url: not set, and neither is $OPENAI_BASE_URL")
         self.name, self.cfg, self.retry, self.retries = model, cfg, retry, 0
+        self.base_url = base_url
+        self._reached, self._connect_failures, self._lock = False, 0, threading.Lock()
         self._openai = openai
         self.client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(cfg.api_key_env) or "EMPTY",
                                     timeout=cfg.timeout_s, max_retries=0)
 
     def _count_retry(self, _error: Exception) -> None:
-        self.retries += 1
+        with self._lock:
+            self.retries += 1
+
+    def _connection(self, ok: bool) -> None:
+        """Until one request reaches the server, count connection failures and stop at the tolerance."""
+        with self._lock:
+            if ok or self._reached:
+                self._reached = True
+                return
+            self._connect_failures += 1
+            if self._connect_failures >= self.cfg.unreachable_after:
+                raise ServerUnreachable(f"cannot connect to the model server at {self.base_url}: the first "
+                                        f"{self._connect_failures} connection attempts all failed (is it running? "
+                                        f"backend.base_url / $OPENAI_BASE_URL)")
 
     def _create(self, **kwargs):
         """One request, with transient failures raised as TransientError for the retry policy."""
         errors = self._openai
         try:
-            response = self.client.chat.completions.create(model=self.name, **kwargs)
+            try:
+                response = self.client.chat.completions.create(model=self.name, **kwargs)
+            except errors.APIConnectionError as error:
+                if not isinstance(error, errors.APITimeoutError):  # a timeout means it was reached
+                    self._connection(ok=False)
+                raise
+            self._connection(ok=True)
             if not response.choices:
                 raise TransientError("response without choices")
             return response

@@ -19,11 +19,14 @@ from benchmark.metrics import items_frame, per_user_table, summarize
 from benchmark.models import Models
 from benchmark.records import ORDERS, JudgeItem, UserProfile
 from benchmark.report import format_summary
-from benchmark.runner.folder import RunFolder, write_json
+from benchmark.runner.folder import RunFolder, data_fingerprint, write_json
 from benchmark.splits import UserSplit, split_benchmark
 from benchmark.splits import summarize as summarize_splits
 from benchmark.store import ItemStore, item_record
 from benchmark.tracking import log_to_wandb, provenance, scrub
+
+
+CONFIG_GROUPS = ("data", "split", "method", "backend", "model", "logger", "cache", "experiment", "hydra")
 
 
 @dataclass
@@ -70,15 +73,22 @@ def _per_user(items: pd.DataFrame, splits: list[UserSplit], fit_seconds: dict[st
 
 
 def run(cfg: DictConfig, run_dir: Path) -> RunResult:
+    folder = RunFolder(run_dir)
+    try:
+        return _run(cfg, run_dir, folder)
+    finally:
+        folder.close()  # the folder's lock
+
+
+def _run(cfg: DictConfig, run_dir: Path, folder: RunFolder) -> RunResult:
     config = scrub({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"})
-    settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
+    settings = parse_section(RunConfig, {k: v for k, v in config.items() if k not in CONFIG_GROUPS}, "")
     data_cfg = parse_section(DataConfig, cfg.data, "data")
     split_cfg = parse_section(SplitConfig, cfg.split, "split")
     logger_cfg = parse_section(LoggerConfig, cfg.logger, "logger")
     models = Models(cfg.backend, cfg.model, cfg.get("cache"))
     method_cfg, method = build_method(cfg.method, models)
 
-    folder = RunFolder(run_dir)
     folder.open(config, settings.resume)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     write_json(run_dir / "provenance.json", provenance())
@@ -86,10 +96,11 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     bench = load_benchmark(data_cfg, models)
     splits = split_benchmark(bench, split_cfg)
     print(f"[prbench] {bench.name}: {summarize_splits(splits)}")
+    folder.bind_data(data_fingerprint(splits, bench.profiles))  # before any state is persisted
 
     users = {s.user_id: UserData(s.user_id, s.train, s.val, visible_profile(
         method, bench.profiles.get(s.user_id, UserProfile(s.user_id)))) for s in splits}
-    usage_start = models.usage()
+    usage_start, usage_earlier = models.usage(), folder.earlier_usage()
     method.workdir = folder.method_dir
     shared, setup_seconds = folder.state("_shared", lambda: method.setup(list(users.values())))
     method.restore(shared)
@@ -105,13 +116,14 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
             state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(users[split.user_id]))
             fit_calls[split.user_id] = _delta(before, models.usage())
             _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
+            folder.save_usage(usage_earlier, _delta(usage_start, models.usage()))
 
     items = items_frame(store.records[k] for k in expected)
     per_user = _per_user(items, splits, fit_seconds, fit_calls, settings)
     summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
                "setup_seconds": setup_seconds, "fit_seconds": float(sum(fit_seconds.values())),
-               "model_usage": _delta(usage_start, models.usage())}
+               "model_usage": folder.save_usage(usage_earlier, _delta(usage_start, models.usage()))}
     per_user.to_csv(run_dir / "per_user.csv", index=False)
     write_json(run_dir / "summary.json", summary)
     print(format_summary(summary))

@@ -75,7 +75,7 @@ def test_offline_hub_error_shows_the_way_out(monkeypatch):
 def test_bad_file_is_named(tmp_path):
     path = tmp_path / "broken.jsonl"
     path.write_text(json.dumps(pair_row(0)) + "\n{not json\n")
-    with pytest.raises(DataError, match=r"broken.jsonl.*row 1"):
+    with pytest.raises(DataError, match=r"broken.jsonl, row 2"):
         load_benchmark(prb_config(path))
     with pytest.raises(DataError, match="no such file"):
         load_benchmark(prb_config(tmp_path / "missing.parquet"))
