@@ -47,10 +47,10 @@ class OpenAIChat(ChatModel):
                 self._reached = True
                 return
             self._connect_failures += 1
-            if self._connect_failures >= self.cfg.unreachable_after:
+            if self._connect_failures >= self.cfg.unreachable_after:  # every thread stops with the same error
                 raise ServerUnreachable(f"cannot connect to the model server at {self.base_url}: the first "
-                                        f"{self._connect_failures} connection attempts all failed (is it running? "
-                                        f"backend.base_url / $OPENAI_BASE_URL)")
+                                        f"{self.cfg.unreachable_after} connection attempts all failed (is it "
+                                        f"running? backend.base_url / $OPENAI_BASE_URL)") from None
 
     def _create(self, **kwargs):
         """One request, with transient failures raised as TransientError for the retry policy."""

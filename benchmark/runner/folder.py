@@ -21,7 +21,7 @@ from urllib.parse import quote
 from benchmark.errors import RunError
 
 FINGERPRINT_KEYS = ("data", "split", "method", "backend", "model")
-SHARED = "_shared"  # the global setup's state; user files never start with "_"
+SHARED = "_shared.json"  # the global setup's state; user files never start with "_"
 MAX_NAME = 150  # bytes of a user file's stem; longer ids are shortened and hashed
 
 
@@ -67,12 +67,10 @@ def differing_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 
 def state_path(fit_dir: Path, name: str) -> Path:
-    """Where the fit state `name` (a user id, or `_shared`) is kept: one file per id, no two ids alike.
+    """Where user `name`'s fit state is kept: one file per id, no two ids alike.
 
-    Ids are percent-escaped (a leading "_" too, so no user id maps to `_shared`); very long ids are cut and
-    hashed. The file also holds the id, checked on read (`read_state`)."""
-    if name == SHARED:
-        return fit_dir / f"{SHARED}.json"
+    Ids are percent-escaped (a leading "_" too, so no user id maps to the global `_shared.json`); very long
+    ids are cut and hashed. The file also holds the id, checked on read (`read_state`)."""
     stem = quote(name, safe="")
     if stem.startswith("_") or stem.startswith("."):
         stem = f"%{ord(stem[0]):02X}{stem[1:]}"
@@ -166,9 +164,15 @@ class RunFolder:
         write_json(self.marker, {"config": self._config, "data": digest, "keys": list(FINGERPRINT_KEYS),
                                  "fingerprint": fingerprint(self._config)})
 
-    def state(self, name: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
-        """A persisted fit state, computed once; returns it with the seconds its computation took."""
-        path = state_path(self.fit_dir, name)
+    def state(self, user_id: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
+        """A user's persisted fit state, computed once; returns it with the seconds its computation took."""
+        return self._state(state_path(self.fit_dir, user_id), user_id, compute)
+
+    def shared_state(self, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
+        """The global setup's state (`fit/_shared.json`), like `state`."""
+        return self._state(self.fit_dir / SHARED, "", compute)
+
+    def _state(self, path: Path, name: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
         if path.exists():
             stored = read_state(path, name)
             return stored["state"], stored["seconds"]

@@ -102,7 +102,7 @@ def _run(cfg: DictConfig, run_dir: Path, folder: RunFolder) -> RunResult:
         method, bench.profiles.get(s.user_id, UserProfile(s.user_id)))) for s in splits}
     usage_start, usage_earlier = models.usage(), folder.earlier_usage()
     method.workdir = folder.method_dir
-    shared, setup_seconds = folder.state("_shared", lambda: method.setup(list(users.values())))
+    shared, setup_seconds = folder.shared_state(lambda: method.setup(list(users.values())))
     method.restore(shared)
     store = ItemStore(folder.items)
     expected = [(p.pair_id, o) for s in splits for p in s.test for o in ORDERS]
