@@ -46,8 +46,8 @@ def parse_context(value: Any, *, where: dict) -> tuple[Message, ...]:
         raise DataError("context is empty: it must end with the user turn both responses answer", **where)
     messages = tuple(parse_message(item, where=where) for item in items)
     if messages[-1].role != "user":
-        raise DataError(f"context ends with a {messages[-1].role} turn: it must end with the user turn both "
-                        f"responses answer", **where)
+        raise DataError(f"context ends with an {messages[-1].role!r} turn: it must end with the user turn "
+                        f"both responses answer", **where)
     return messages
 
 

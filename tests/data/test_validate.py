@@ -22,6 +22,8 @@ def parse(rows):
     (pair_row(1, context="just a string"), "context", "list of messages"),
     (pair_row(1, context=[]), "context", "empty"),
     (pair_row(1, context=[{"role": "user", "content": 5}]), "context", "content must be a string"),
+    (pair_row(1, context=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]), "context",
+     "context ends with an 'assistant' turn"),
 ])
 def test_bad_row_is_located(row, field, message):
     rows = [pair_row(0), row]
