@@ -55,8 +55,8 @@ def plot_distributions(per_user: pd.DataFrame, out: Path) -> list[str]:
 
 
 def write_report(runs_dir: Path, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
     board = collect_runs(runs_dir)
+    out.mkdir(parents=True, exist_ok=True)
     per_user = per_user_tables(runs_dir, board)
     reference = against_reference(board)
     costs = per_user.groupby("method")[["failures", "ties", "calls", "prompt_tokens", "seconds", "fit_seconds"]].sum() \
