@@ -14,6 +14,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -53,8 +54,8 @@ def data_fingerprint(splits: Iterable[Any], profiles: dict[str, Any]) -> str:
                 record = [split.user_id, part, pair.pair_id, [[m.role, m.content] for m in pair.context],
                           pair.chosen, pair.rejected, meta]
                 digest.update(json.dumps(record, sort_keys=True, default=_plain).encode())
-        digest.update(json.dumps(profiles.get(split.user_id), sort_keys=True, default=lambda v: _plain(
-            getattr(v, "__dict__", v))).encode())
+        profile = profiles.get(split.user_id)
+        digest.update(json.dumps(asdict(profile) if profile else None, sort_keys=True, default=_plain).encode())
     return digest.hexdigest()[:16]
 
 
