@@ -135,8 +135,9 @@ class LeaderboardCallback(Callback):
         from benchmark.sweep_report import write_report
 
         runs_dir = Path(config.hydra.sweep.dir)
-        df = write_leaderboard(runs_dir, Path(config.results_dir))
-        report = write_report(runs_dir, Path(config.results_dir) / "report")
+        with cli_errors("prbench"):
+            df = write_leaderboard(runs_dir, Path(config.results_dir))
+            report = write_report(runs_dir, Path(config.results_dir) / "report")
         print("\n" + format_leaderboard(df.drop(columns=["run"])) + f"\nreport: {report}")
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import pair_row, write_jsonl
+from tests.conftest import pair_row
 
 SECRET = "sk-test-XXXX-0123456789abcdef"
 QUICK = ("logger=none", "split.max_users=2")
