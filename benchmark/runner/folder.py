@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
@@ -28,7 +29,7 @@ MAX_NAME = 150  # bytes of a user file's stem; longer ids are shortened and hash
 
 def write_json(path: Path, value: Any) -> None:
     """Atomic: a reader (or a resumed run) never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
     tmp.write_text(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
