@@ -102,7 +102,6 @@ class RunFolder:
         self.usage_file = path / "usage.json"
         self._lock: int | None = None
         self._config: dict[str, Any] = {}
-        self._resume = False
 
     def _has_state(self) -> bool:
         """Anything a run computed: judgments, fits, files a method saved."""
@@ -111,7 +110,10 @@ class RunFolder:
 
     def _acquire(self) -> None:
         """One writer per folder: an flock (released by the OS on exit, kill -9 included)."""
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise RunError(f"cannot write the run folder {self.path}: {error.strerror or error}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -142,7 +144,7 @@ class RunFolder:
         except OSError as error:
             raise RunError(f"cannot write the run folder {self.path}: {error.strerror or error}") from None
         self._acquire()
-        self._config, self._resume = {k: config.get(k) for k in FINGERPRINT_KEYS}, resume
+        self._config = {k: config.get(k) for k in FINGERPRINT_KEYS}
         if not self._has_state():
             return
         if not resume:
