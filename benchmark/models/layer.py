@@ -66,7 +66,15 @@ class RequestCache:
         self._db = None
         if mode != "off":
             try:
-                self._open(path)
+                try:
+                    self._open(path)
+                except sqlite3.OperationalError:
+                    if mode != "read" or not path.is_file():
+                        raise
+                    # a read-only cache file (shared, or on a read-only disk): read it as immutable
+                    self._db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True,
+                                               check_same_thread=False)
+                    self._db.execute("SELECT count(*) FROM answers").fetchone()
             except (sqlite3.Error, OSError) as error:  # a folder, not a database, read-only, ...
                 raise ConfigError(f"config cache.path: cannot use {path} as the request cache ({error}); "
                                   f"point cache.path at another file, or pass cache.mode=off") from None

@@ -83,6 +83,8 @@ def test_read_only_results_dir_and_cache(tmp_path):
     cache.chmod(0o444)
     assert_clean_error(command(*QUICK, "backend=mock", f"cache.path={cache}", f"results_dir={tmp_path}/r"), 2,
                        "config cache.path")
+    reading = command(*QUICK, "backend=mock", f"cache.path={cache}", "cache.mode=read", f"results_dir={tmp_path}/r")
+    assert reading.returncode == 0, reading.stderr[-3000:]  # a read-only cache is fine to read from
 
 
 def test_report_tools_on_missing_or_corrupt_runs(tmp_path):
