@@ -12,6 +12,7 @@ from benchmark.errors import ConfigError
 
 T = TypeVar("T", bound=BaseModel)
 SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.IGNORECASE)
+SECRET_VALUE = re.compile(r"^(sk-|sk_|hf_|ghp_|gho_|github_pat_|xox[abp]-|AKIA|eyJ)[A-Za-z0-9_\-.]{6,}")  # key-shaped
 
 
 class Section(BaseModel):
@@ -31,7 +32,8 @@ def parse_section(model: Any, node: Any, key: str) -> Any:
             if loc and loc[0] == data.get("kind"):  # a union picked by `kind` names the member first
                 loc = loc[1:]
             dotted = ".".join(part for part in [key, *(str(p) for p in loc)] if part)
-            shown = "input" in problem and not isinstance(problem["input"], dict) and not SECRET_KEY.search(dotted)
+            shown = "input" in problem and not isinstance(problem["input"], dict) and not SECRET_KEY.search(dotted) \
+                and not SECRET_VALUE.match(str(problem["input"]))
             got = f" (got {problem['input']!r})" if shown else ""
             lines.append(f"config {dotted}: {problem['msg']}{got}")
         raise ConfigError("\n".join(lines)) from None

@@ -27,5 +27,11 @@ class ConfigError(PrbenchError):
     """A config value that is missing or of the wrong type, named by its dotted key."""
 
 
+class ServerUnreachable(PrbenchError):
+    """A model server that refused or dropped every connection so far: the run stops (exit code 1)."""
+
+    exit_code = 1
+
+
 class RunError(PrbenchError):
     """A run folder that cannot be used as asked (e.g. results exist and resume is off)."""

@@ -62,8 +62,8 @@ class Method(ABC):
 
     @property
     def model_label(self) -> str:
-        """The model whose numbers these are, for tables."""
-        return self.models.model.name
+        """The model whose numbers these are, for tables (`mock` for the mock backend's stand-in)."""
+        return "mock" if self.models.backend.kind == "mock" else self.models.model.name
 
     def setup(self, users: Sequence[UserData]) -> State:
         return {}

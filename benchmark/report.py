@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from hydra.experimental.callback import Callback
 
+from benchmark.errors import DataError, PrbenchError
 from benchmark.shipped import REFERENCE_DIR
 
 REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"
+SUMMARY_KEYS = ("data", "method", "model", "macro_accuracy", "macro_ci", "micro_accuracy", "micro_ci",
+                "failure_rate", "tie_rate", "order_consistency", "n_users", "n_judgments", "seconds_per_judgment")
 # numbers stay numbers: CI bounds are numeric columns; only rendering (format_*) turns them into text
 LEADERBOARD_COLUMNS = ["data", "method", "model", "macro", "macro_ci_low", "macro_ci_high", "micro", "micro_ci_low",
                        "micro_ci_high", "soft_accuracy", "failure_rate", "tie_rate", "order_consistency",
@@ -56,10 +62,27 @@ def format_summary(s: dict[str, Any]) -> str:
     ])
 
 
+def read_summary(path: Path) -> dict[str, Any]:
+    """One run's summary.json; a damaged one is a DataError naming the file (and the missing field)."""
+    try:
+        s = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"not a readable summary ({error}); rerun the run with resume=true to rewrite it, or "
+                        f"delete it", source=str(path)) from None
+    if not isinstance(s, dict):
+        raise DataError("a summary must be a JSON object", source=str(path))
+    missing = next((k for k in SUMMARY_KEYS if k not in s), None)
+    if missing:
+        raise DataError("missing from the summary", source=str(path), field=missing)
+    return s
+
+
 def collect_runs(runs_dir: Path) -> pd.DataFrame:
+    if not Path(runs_dir).is_dir():
+        raise DataError("no such folder of runs", source=str(runs_dir))
     rows = []
     for path in sorted(Path(runs_dir).rglob("summary.json")):
-        s = json.loads(path.read_text(encoding="utf-8"))
+        s = read_summary(path)
         rows.append({
             "data": s["data"], "method": s["method"], "model": s["model"],
             "macro": s["macro_accuracy"], "macro_ci_low": s["macro_ci"][0], "macro_ci_high": s["macro_ci"][1],
@@ -157,9 +180,10 @@ class LeaderboardCallback(Callback):
         from benchmark.sweep_report import write_report
 
         runs_dir = Path(config.hydra.sweep.dir)
-        merge_finished(runs_dir)
-        df = write_leaderboard(runs_dir, Path(config.results_dir))
-        report = write_report(runs_dir, Path(config.results_dir) / "report")
+        with cli_errors("prbench"):
+            merge_finished(runs_dir)
+            df = write_leaderboard(runs_dir, Path(config.results_dir))
+            report = write_report(runs_dir, Path(config.results_dir) / "report")
         print("\n" + format_leaderboard(df.drop(columns=["run"])) + f"\nreport: {report}")
 
 
@@ -168,5 +192,16 @@ def leaderboard_main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("results/runs"), help="folder searched for summary.json")
     parser.add_argument("--out", type=Path, default=Path("results"), help="where the leaderboard files go")
     args = parser.parse_args()
-    df = write_leaderboard(args.runs, args.out)
+    with cli_errors("prbench-leaderboard"):
+        df = write_leaderboard(args.runs, args.out)
     print(format_leaderboard(df.drop(columns=["run"])))
+
+
+@contextmanager
+def cli_errors(program: str) -> Iterator[None]:
+    """A PrbenchError becomes one line on stderr and exit code 2."""
+    try:
+        yield
+    except PrbenchError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -49,7 +49,13 @@ def split_benchmark(bench: Benchmark, cfg: SplitConfig) -> list[UserSplit]:
     by_user = bench.by_user()
     strategy = cfg.strategy
     if strategy == "auto":
-        strategy = "column" if all(p.split is not None for p in bench.pairs) else "resplit"
+        unsplit = [p for p in bench.pairs if p.split is None]
+        if unsplit and len(unsplit) < len(bench.pairs):  # a partly filled column is a broken file, not a choice
+            rows = ", ".join(str(p.meta.get("row")) for p in unsplit[:5]) + (", ..." if len(unsplit) > 5 else "")
+            raise DataError(f"split.strategy=auto: {len(unsplit)} of {len(bench.pairs)} pairs have no split value "
+                            f"(rows {rows}); fill them in, or pass split=resplit to ignore the column",
+                            source=bench.name, field="split")
+        strategy = "resplit" if unsplit else "column"
     if strategy == "column":
         missing = next((p for p in bench.pairs if p.split is None), None)
         if missing is not None:

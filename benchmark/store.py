@@ -45,12 +45,19 @@ class ItemStore:
         if good < len(data):
             with self.path.open("r+b") as f:
                 f.truncate(good)
-        for number, line in enumerate(data[:good].decode("utf-8").splitlines()):
+        rows: dict[tuple[str, str], int] = {}
+        for number, line in enumerate(data[:good].decode("utf-8", errors="replace").splitlines(), 1):
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"corrupt results line: {error.msg}", source=str(self.path), row=number) from None
-            self.records[(record["pair_id"], record["order"])] = record
+                key = (record["pair_id"], record["order"])
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise DataError(f"corrupt results line: {getattr(error, 'msg', error)}", source=str(self.path),
+                                row=number) from None
+            if key in rows:  # two writers on one folder (before run folders were locked): never pick one silently
+                raise DataError(f"item {key} was judged twice (first at row {rows[key]}); start a new run",
+                                source=str(self.path), row=number)
+            rows[key] = number
+            self.records[key] = record
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         return key in self.records

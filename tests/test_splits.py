@@ -82,3 +82,14 @@ def test_bad_fractions_are_config_errors():
 
     with pytest.raises(ConfigError, match="split"):
         parse_section(SplitConfig, {"val": 0.5, "test": 0.6}, "split")
+
+
+def test_a_partly_filled_split_column_is_an_error_naming_the_rows():
+    """One null `split` under split=auto used to re-split the whole dataset without a word."""
+    rows = many(split="train")
+    rows[12]["split"] = None
+    rows[30].pop("split")
+    with pytest.raises(DataError, match=r"2 of 50 pairs have no split value \(rows 13, 31\)") as error:
+        split_benchmark(bench(rows), SplitConfig())
+    assert error.value.field == "split"
+    assert split_benchmark(bench(rows), SplitConfig(strategy="resplit"))  # the way out it names

@@ -32,5 +32,15 @@ def test_corrupt_middle_line_is_an_error(tmp_path):
     path.write_text(json.dumps(rec("a")) + "\n{oops\n" + json.dumps(rec("b")) + "\n")
     from benchmark.errors import DataError
 
-    with pytest.raises(DataError, match="row 1"):
+    with pytest.raises(DataError, match="row 2"):
+        ItemStore(path)
+
+
+def test_an_item_judged_twice_is_refused_naming_both_rows(tmp_path):
+    """What two processes on one unlocked folder used to leave behind: a resume must not pick one silently."""
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps(rec(k)) + "\n" for k in ("a", "b", "a")))
+    from benchmark.errors import DataError
+
+    with pytest.raises(DataError, match=r"items.jsonl, row 3: item \('a', 'AB'\) was judged twice \(first at row 1\)"):
         ItemStore(path)

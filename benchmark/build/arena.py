@@ -71,7 +71,7 @@ def _pair(row: Mapping, index: int, source: str, opts: ArenaOptions) -> Preferen
 
 def arena_pairs(rows: Iterable[Mapping], opts: ArenaOptions, source: str) -> tuple[list[PreferencePair], BuildReport]:
     report, pairs = BuildReport(), []
-    for index, row in enumerate(rows):
+    for index, row in enumerate(rows, 1):  # rows are 1-based in messages
         report.rows += 1
         if row.get("winner") in TIES:
             report.drop("tie (no preference)")

@@ -106,7 +106,7 @@ def prism_pairs(conversations: Iterable[Mapping], survey: Iterable[Mapping] | No
                 source: str) -> tuple[list[PreferencePair], dict[str, UserProfile], BuildReport]:
     profiles = {str(r["user_id"]): profile(r) for r in survey or []}
     report, pairs = BuildReport(), []
-    for index, row in enumerate(conversations):
+    for index, row in enumerate(conversations, 1):  # rows are 1-based in messages
         report.rows += 1
         try:
             user = row.get("user_id")

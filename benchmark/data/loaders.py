@@ -57,7 +57,7 @@ def load_personalrewardbench(cfg: DataConfig, models=None) -> Benchmark:
     rows, source = _source_rows(cfg)
     pairs = parse_pairs(rows, source=source, source_tag=cfg.name)
     for pair in pairs:
-        pair.meta["stored_picks"] = stored_picks(pair.chosen, pair.rejected, pair.meta)
+        pair.meta["stored_picks"] = stored_picks(pair.chosen, pair.rejected, pair.meta, source)
     return Benchmark(cfg.name, pairs)
 
 

@@ -11,8 +11,14 @@ from benchmark.errors import DataError
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f):
+    """Rows of a JSON-lines file; row N (1-based) is line N."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataError(f"not UTF-8 text (byte {error.start + 1} of the line)", source=str(path),
+                                row=number) from None
             if not line.strip():
                 continue
             try:
@@ -36,14 +42,16 @@ def read_local(path: str | Path) -> list[dict[str, Any]]:
         if path.suffix == ".jsonl":
             return list(read_jsonl(path))
         if path.suffix == ".json":
-            rows = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(rows, list):
-                raise DataError("a .json file must hold a list of objects", source=str(path))
-            return rows
+            return _read_json(path)
         if path.suffix == ".parquet":
+            import pyarrow
             import pyarrow.parquet as pq
 
-            return pq.read_table(path).to_pylist()
+            try:
+                return pq.read_table(path).to_pylist()
+            except (pyarrow.ArrowException, OSError) as error:
+                raise DataError(f"not a readable parquet file ({str(error).splitlines()[0][:200]})",
+                                source=str(path)) from None
         raise DataError(f"unsupported file type {path.suffix!r} (use .jsonl, .json or .parquet)", source=str(path))
     if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
         import datasets
@@ -55,6 +63,22 @@ def read_local(path: str | Path) -> list[dict[str, Any]]:
     if not files:
         raise DataError("folder holds no saved dataset, .parquet or .jsonl files", source=str(path))
     return [row for file in files for row in read_local(file)]
+
+
+def _read_json(path: Path) -> list[dict[str, Any]]:
+    try:
+        rows = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise DataError(f"not UTF-8 text (byte {error.start + 1})", source=str(path)) from None
+    except json.JSONDecodeError as error:
+        raise DataError(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})",
+                        source=str(path)) from None
+    if not isinstance(rows, list):
+        raise DataError("a .json file must hold a list of objects", source=str(path))
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise DataError("each element must be a JSON object", source=str(path), row=number)
+    return rows
 
 
 def read_hub(hub_id: str, revision: str | None = None, name: str | None = None) -> list[dict[str, Any]]:

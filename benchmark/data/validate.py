@@ -44,7 +44,11 @@ def parse_context(value: Any, *, where: dict) -> tuple[Message, ...]:
         raise DataError(f"context must be a list of messages, got {type(value).__name__}", **where)
     if not items:
         raise DataError("context is empty: it must end with the user turn both responses answer", **where)
-    return tuple(parse_message(item, where=where) for item in items)
+    messages = tuple(parse_message(item, where=where) for item in items)
+    if messages[-1].role != "user":
+        raise DataError(f"context ends with an {messages[-1].role!r} turn: it must end with the user turn "
+                        f"both responses answer", **where)
+    return messages
 
 
 def parse_response(value: Any, *, where: dict) -> str:
@@ -101,7 +105,7 @@ def parse_pairs(rows: Iterable[Mapping], *, source: str, source_tag: str) -> tup
     """Parse every row, refusing duplicate pair ids (both rows are named)."""
     pairs: list[PreferencePair] = []
     seen: dict[str, int] = {}
-    for index, row in enumerate(rows):
+    for index, row in enumerate(rows, 1):  # rows are 1-based in messages (row 1 = line 1 of a .jsonl)
         extra = [k for k in row if k not in (*REQUIRED, "pair_id", "split")]
         pair = parse_pair(row, source=source, row_index=index, source_tag=source_tag, keep_meta=extra)
         if pair.pair_id in seen:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from benchmark.errors import ConfigError
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.reward import Score
 from benchmark.records import Cost
@@ -64,10 +65,30 @@ class RequestCache:
         self._lock = threading.Lock()
         self._db = None
         if mode != "off":
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
+            try:
+                try:
+                    self._open(path)
+                except sqlite3.OperationalError:
+                    if mode != "read" or not path.is_file():
+                        raise
+                    # a read-only cache file (shared, or on a read-only disk): read it as immutable
+                    self._db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True,
+                                               check_same_thread=False)
+                    self._db.execute("SELECT count(*) FROM answers").fetchone()
+            except (sqlite3.Error, OSError) as error:  # a folder, not a database, read-only, ...
+                raise ConfigError(f"config cache.path: cannot use {path} as the request cache ({error}); "
+                                  f"point cache.path at another file, or pass cache.mode=off") from None
+
+    def _open(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if self.mode == "write" or "answers" not in tables:  # a read-only cache may be a read-only file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        if self.mode == "write":
+            self._db.execute("BEGIN IMMEDIATE")  # fails now, not mid-run, when the file cannot be written
+            self._db.rollback()
 
     @staticmethod
     def key(request: dict[str, Any]) -> str:

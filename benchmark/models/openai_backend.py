@@ -1,7 +1,9 @@
 """Any OpenAI-compatible chat server, through the `openai` client.
 
 Requests run with bounded concurrency; 429 / 5xx / timeouts / malformed responses are retried with
-exponential backoff (the client's own retries are off, so the policy lives in one place). Log-prob judging
+exponential backoff (the client's own retries are off, so the policy lives in one place). A server that no
+connection has reached yet stops the run after `backend.unreachable_after` connection failures in a row,
+instead of ending it with 100% counted failures. Log-prob judging
 reads the first generated token's `top_logprobs`; a server without them gives counted failures.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import Literal
@@ -16,7 +19,7 @@ from typing import Literal
 from pydantic import Field
 
 from benchmark.config import Section
-from benchmark.errors import ConfigError
+from benchmark.errors import ConfigError, ServerUnreachable
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.layer import RetryPolicy, TransientError, run_concurrently
 from benchmark.models.registry import Backend, register_backend
@@ -32,18 +35,39 @@ class OpenAIChat(ChatModel):
         if not base_url:
             raise ConfigError("config backend.base_url: not set, and neither is $OPENAI_BASE_URL")
         self.name, self.cfg, self.retry, self.retries = model, cfg, retry, 0
+        self.base_url = base_url
+        self._reached, self._connect_failures, self._lock = False, 0, threading.Lock()
         self._openai = openai
         self.client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(cfg.api_key_env) or "EMPTY",
                                     timeout=cfg.timeout_s, max_retries=0)
 
     def _count_retry(self, _error: Exception) -> None:
-        self.retries += 1
+        with self._lock:
+            self.retries += 1
+
+    def _connection(self, ok: bool) -> None:
+        """Until one request reaches the server, count connection failures and stop at the tolerance."""
+        with self._lock:
+            if ok or self._reached:
+                self._reached = True
+                return
+            self._connect_failures += 1
+            if self._connect_failures >= self.cfg.unreachable_after:  # every thread stops with the same error
+                raise ServerUnreachable(f"cannot connect to the model server at {self.base_url}: the first "
+                                        f"{self.cfg.unreachable_after} connection attempts all failed (is it "
+                                        f"running? backend.base_url / $OPENAI_BASE_URL)") from None
 
     def _create(self, **kwargs):
         """One request, with transient failures raised as TransientError for the retry policy."""
         errors = self._openai
         try:
-            response = self.client.chat.completions.create(model=self.name, **kwargs)
+            try:
+                response = self.client.chat.completions.create(model=self.name, **kwargs)
+            except errors.APIConnectionError as error:
+                if not isinstance(error, errors.APITimeoutError):  # a timeout means it was reached
+                    self._connection(ok=False)
+                raise
+            self._connection(ok=True)
             if not response.choices:
                 raise TransientError("response without choices")
             return response
@@ -108,12 +132,14 @@ class OpenAIChat(ChatModel):
 class OpenAIConfig(Section):
     kind: Literal["openai"]
     base_url: str | None = None        # default: $OPENAI_BASE_URL
-    api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable, never from a config file
+    # the key is read from this variable, never from a config file (a key typed here is refused, unechoed)
+    api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     timeout_s: float = Field(60.0, gt=0)
     max_concurrency: int = Field(16, ge=1)
     max_attempts: int = Field(5, ge=1)
     backoff_s: float = Field(0.5, ge=0)
     top_logprobs: int = Field(20, ge=2, le=20)
+    unreachable_after: int = Field(8, ge=1)  # connection failures before any success that stop the run
 
 
 @register_backend("openai")

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from benchmark import shipped
 from benchmark.errors import PrbenchError
+from benchmark.tracking import argv_secrets
 
 CONFIG_DIR = str(shipped.CONFIG_DIR)
 
 
 @hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> float | None:
+def _main(cfg: DictConfig) -> float | None:
     from benchmark.runner.run import run  # heavy imports after Hydra has parsed the command line
 
     for noisy in ("httpx", "httpx2", "openai"):  # one line per request otherwise
@@ -27,8 +30,58 @@ def main(cfg: DictConfig) -> float | None:
         result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
     except PrbenchError as error:
         print(f"prbench: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(getattr(error, "exit_code", 2)) from None
     return result.summary.get("macro_accuracy")  # none for one shard of a run (prbench-merge scores it)
+
+
+class _Masked:
+    """A text stream that writes through to `inner` with every secret replaced by '***'."""
+
+    def __init__(self, inner, secrets: list[str]):
+        self.inner, self.secrets = inner, sorted(set(secrets), key=len, reverse=True)
+
+    def write(self, text: str) -> int:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return self.inner.write(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class Preflight(Callback):
+    """Before Hydra makes the output folder: a results_dir that cannot hold it is a one-line error (exit 2),
+    not Hydra's traceback."""
+
+    @staticmethod
+    def _check(folder: str) -> None:
+        path = Path(folder)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise PermissionError(13, "not writable")
+        except OSError as error:
+            print(f"prbench: error: cannot write the run folder {path} ({error.strerror or error}); check "
+                  f"results_dir=", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        self._check(config.hydra.run.dir)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        self._check(config.hydra.sweep.dir)
+
+
+def main() -> None:
+    """Hydra echoes overrides in its errors (and tracebacks): anything secret on the command line is masked
+    in everything this process prints."""
+    secrets = argv_secrets(sys.argv[1:])
+    if secrets:
+        sys.stdout, sys.stderr = _Masked(sys.stdout, secrets), _Masked(sys.stderr, secrets)
+    _main()
 
 
 if __name__ == "__main__":

@@ -16,12 +16,14 @@ from benchmark.methods import Method, UserData, build_method, visible_profile
 from benchmark.models import Models
 from benchmark.records import ORDERS, JudgeItem, UserProfile
 from benchmark.runner.finish import Outcome, RunResult, finish
-from benchmark.runner.folder import RunFolder, write_json
+from benchmark.runner.folder import RunFolder, data_fingerprint, write_json
 from benchmark.runner.shards import ShardLayout
 from benchmark.splits import UserSplit, split_benchmark
 from benchmark.splits import summarize as summarize_splits
 from benchmark.store import ItemStore, item_record
 from benchmark.tracking import provenance, scrub
+
+CONFIG_GROUPS = ("data", "split", "method", "backend", "model", "logger", "cache", "experiment", "hydra", "shard")
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -48,16 +50,23 @@ def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float
 
 
 def run(cfg: DictConfig, run_dir: Path) -> RunResult:
+    layout = ShardLayout(run_dir, parse_section(ShardConfig, cfg.get("shard"), "shard"))
+    folder = RunFolder(layout.folder)  # a shard writes its own part of the run folder
+    try:
+        return _run(cfg, run_dir, layout, folder)
+    finally:
+        folder.close()  # the folder's lock
+
+
+def _run(cfg: DictConfig, run_dir: Path, layout: ShardLayout, folder: RunFolder) -> RunResult:
     config = scrub({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"})
-    settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
+    settings = parse_section(RunConfig, {k: v for k, v in config.items() if k not in CONFIG_GROUPS}, "")
     data_cfg = parse_section(DataConfig, cfg.data, "data")
     split_cfg = parse_section(SplitConfig, cfg.split, "split")
     logger_cfg = parse_section(LoggerConfig, cfg.logger, "logger")
     models = Models(cfg.backend, cfg.model, cfg.get("cache"))
     method_cfg, method = build_method(cfg.method, models)
 
-    layout = ShardLayout(run_dir, parse_section(ShardConfig, cfg.get("shard"), "shard"))
-    folder = RunFolder(layout.folder)
     folder.open(config, settings.resume)
     (folder.path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
     write_json(folder.path / "provenance.json", provenance())
@@ -65,12 +74,14 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     bench = load_benchmark(data_cfg, models)
     splits = split_benchmark(bench, split_cfg)
     print(f"[prbench] {bench.name}: {summarize_splits(splits)}")
+    data_digest = data_fingerprint(splits, bench.profiles)
+    folder.bind_data(data_digest)  # before any state is persisted
 
     users = {s.user_id: UserData(s.user_id, s.train, s.val, visible_profile(
         method, bench.profiles.get(s.user_id, UserProfile(s.user_id)))) for s in splits}
-    usage_start = models.usage()
+    usage_start, usage_earlier = models.usage(), folder.earlier_usage()
     method.workdir = layout.method_dir(folder)
-    shared, setup_seconds = layout.setup(folder, config, lambda: method.setup(list(users.values())))
+    shared, setup_seconds = layout.setup(folder, config, data_digest, lambda: method.setup(list(users.values())))
     method.restore(shared)
     all_users, splits = [s.user_id for s in splits], layout.select(splits)  # a shard judges only its users
     store = ItemStore(folder.items)
@@ -85,10 +96,12 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
             state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(users[split.user_id]))
             fit_calls[split.user_id] = _delta(before, models.usage())
             _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
+            folder.save_usage(usage_earlier, _delta(usage_start, models.usage()))
 
     outcome = Outcome({"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                        "model": method.model_label}, {s.user_id: (len(s.train), len(s.val)) for s in splits},
-                      fit_seconds, fit_calls, setup_seconds, _delta(usage_start, models.usage()))
+                      fit_seconds, fit_calls, setup_seconds,
+                      folder.save_usage(usage_earlier, _delta(usage_start, models.usage())))
     if layout.sharded:  # the run's tables come from prbench-merge, once every shard is done
         layout.write_part(folder, outcome, expected, all_users)
         return RunResult(folder.path, {}, pd.DataFrame())

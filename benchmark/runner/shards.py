@@ -49,8 +49,8 @@ def users_digest(user_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(user_ids)).encode("utf-8")).hexdigest()[:16]
 
 
-def setup_key(config: dict[str, Any]) -> str:
-    subset = {k: config.get(k) for k in SETUP_KEYS}
+def setup_key(config: dict[str, Any], data_digest: str) -> str:
+    subset = {**{k: config.get(k) for k in SETUP_KEYS}, "data_digest": data_digest}
     return hashlib.sha256(json.dumps(subset, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -87,19 +87,19 @@ class ShardLayout:
     def method_dir(self, folder: RunFolder) -> Path:
         return self.run_dir / "method" if self.sharded else folder.method_dir
 
-    def setup(self, folder: RunFolder, config: dict[str, Any],
+    def setup(self, folder: RunFolder, config: dict[str, Any], data_digest: str,
               compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
-        """The method's global state, computed once per run (not once per shard)."""
+        """The method's global state, computed once per run (not once per shard), bound to config and data."""
         if not self.sharded:
-            return folder.state("_shared", compute)
+            return folder.shared_state(compute)
         path = self.run_dir / SHARDS / "setup.json"
-        key = setup_key(config)
+        key = setup_key(config, data_digest)
         with file_lock(path.with_suffix(".lock"), f"shard {self.name}: waiting for another shard's method setup"):
             if path.exists():
                 stored = json.loads(path.read_text(encoding="utf-8"))
                 if stored["setup_key"] != key:
                     raise RunError(f"shard {self.name}: {path} was computed by a run with a different "
-                                   f"{'/'.join(SETUP_KEYS)} config ({stored['setup_key']} != {key}); "
+                                   f"{'/'.join(SETUP_KEYS)} config or data ({stored['setup_key']} != {key}); "
                                    f"give this run another run_name=")
                 return stored["state"], stored["seconds"]
             start = time.perf_counter()

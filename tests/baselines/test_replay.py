@@ -3,6 +3,7 @@
 import pytest
 
 from benchmark.data.stored_judges import normalize_pick
+from benchmark.errors import ConfigError, DataError
 from benchmark.runner.run import run
 from tests.conftest import make_config, write_jsonl
 
@@ -46,9 +47,24 @@ def test_replay_matches_hand_computed_accuracy(tmp_path, prism_file):
     assert s["order_consistency"] == pytest.approx(2 / 5)  # pairs 0 and 3 agree across orders
 
 
-def test_missing_judge_is_all_failures(tmp_path, prism_file):
-    s = replay(tmp_path, prism_file, judge="gemini/gemini-1.5-pro").summary
-    assert s["failures"] == 10 and s["micro_accuracy"] == 0.0
+def test_unknown_judge_is_an_error_listing_the_judges_in_the_data(tmp_path, prism_file):
+    with pytest.raises(ConfigError, match=f"'gemini/gemini-1.5-pro'.*judges in the data: {LLAMA}"):
+        replay(tmp_path, prism_file, judge="gemini/gemini-1.5-pro")
+
+
+@pytest.mark.parametrize("flip,accuracy", [("false", 1.0), ("FALSE", 1.0), (0, 1.0), ("true", 0.0), (1, 0.0)])
+def test_flip_as_text_or_number_is_parsed_not_truth_tested(tmp_path, flip, accuracy):
+    """A judge always right: with the stored order rejected-first (flip false) its picks are
+    "Second" / "First". The string "false" used to read as true and invert every pick (0.00, not 100.00)."""
+    rows = [row(i, "u1", flip, "Second", "First") for i in range(3)]
+    s = replay(tmp_path, write_jsonl(tmp_path / "p.jsonl", rows)).summary
+    assert s["micro_accuracy"] == pytest.approx(accuracy) and s["failures"] == 0
+
+
+def test_unreadable_flip_names_the_row(tmp_path):
+    rows = [row(0, "u1", "false", "Second", "First"), row(1, "u1", "maybe", "Second", "First")]
+    with pytest.raises(DataError, match=r"p.jsonl, row 2, field 'flip': flip must be true or false, got 'maybe'"):
+        replay(tmp_path, write_jsonl(tmp_path / "p.jsonl", rows))
 
 
 @pytest.mark.parametrize("value,pick", [("First", "first"), (" second ", "second"), ("B", "second"),

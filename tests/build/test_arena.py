@@ -45,6 +45,6 @@ def test_options():
 def test_bad_rows_error_or_skip(row, field, message):
     with pytest.raises(DataError, match=message) as error:
         build([arena_row("ok", "u", "model_a"), row])
-    assert (error.value.row, error.value.field) == (1, field)
+    assert (error.value.row, error.value.field) == (2, field)
     pairs, report = build([arena_row("ok", "u", "model_a"), row], on_bad_row="skip")
     assert len(pairs) == 1 and report.dropped[f"malformed row ({field})"] == 1

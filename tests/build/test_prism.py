@@ -57,7 +57,7 @@ def test_bad_turns_error_or_skip(mutate, message):
     rows = broken(mutate)
     with pytest.raises(DataError, match=message) as error:
         build(rows)
-    assert (error.value.row, error.value.field) == (1, "conversation_history")
+    assert (error.value.row, error.value.field) == (2, "conversation_history")
     pairs, _, report = build(copy.deepcopy(rows), on_bad_row="skip")
     assert len(pairs) == 4 and report.dropped["malformed row (conversation_history)"] == 1
 

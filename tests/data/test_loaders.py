@@ -75,7 +75,7 @@ def test_offline_hub_error_shows_the_way_out(monkeypatch):
 def test_bad_file_is_named(tmp_path):
     path = tmp_path / "broken.jsonl"
     path.write_text(json.dumps(pair_row(0)) + "\n{not json\n")
-    with pytest.raises(DataError, match=r"broken.jsonl.*row 1"):
+    with pytest.raises(DataError, match=r"broken.jsonl, row 2"):
         load_benchmark(prb_config(path))
     with pytest.raises(DataError, match="no such file"):
         load_benchmark(prb_config(tmp_path / "missing.parquet"))
@@ -93,3 +93,19 @@ def test_demo_is_bundled():
     bench = load_benchmark(DataConfig(**make_config().data))
     assert len(bench.user_ids) == 60 and len(bench.pairs) == 1200
     assert all(p.persona_truth for p in bench.profiles.values())
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("latin1.jsonl", json.dumps(pair_row(0)).encode() + b"\n" + json.dumps(pair_row(1, chosen="caf\u00e9")).encode(
+        "utf-8").replace(b"\\u00e9", b"\xe9") + b"\n", r"latin1.jsonl, row 2: not UTF-8 text"),
+    ("latin1.json", b'[{"user_id": "caf\xe9"}]', r"latin1.json: not UTF-8 text"),
+    ("notjson.json", b"user_id,context\nu1,hi\n", r"notjson.json: invalid JSON: Expecting value \(line 1, column 1\)"),
+    ("objects.json", b'[{"user_id": "u"}, 3]', r"objects.json, row 2: each element must be a JSON object"),
+    ("garbage.parquet", b"PAR1 this is not parquet", r"garbage.parquet: not a readable parquet file"),
+])
+def test_unreadable_files_are_one_line_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as error:
+        load_benchmark(prb_config(path))
+    assert "\n" not in str(error.value)

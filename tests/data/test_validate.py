@@ -22,19 +22,21 @@ def parse(rows):
     (pair_row(1, context="just a string"), "context", "list of messages"),
     (pair_row(1, context=[]), "context", "empty"),
     (pair_row(1, context=[{"role": "user", "content": 5}]), "context", "content must be a string"),
+    (pair_row(1, context=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]), "context",
+     "context ends with an 'assistant' turn"),
 ])
 def test_bad_row_is_located(row, field, message):
     rows = [pair_row(0), row]
     with pytest.raises(DataError, match=message) as error:
         parse(rows)
-    assert (error.value.source, error.value.row, error.value.field) == ("bad.jsonl", 1, field)
-    assert "bad.jsonl" in str(error.value) and "row 1" in str(error.value) and f"'{field}'" in str(error.value)
+    assert (error.value.source, error.value.row, error.value.field) == ("bad.jsonl", 2, field)  # rows are 1-based
+    assert "bad.jsonl" in str(error.value) and "row 2" in str(error.value) and f"'{field}'" in str(error.value)
 
 
 def test_duplicate_pair_ids_name_both_rows():
-    with pytest.raises(DataError, match=r"duplicate pair id 'p0' \(first seen at row 0\)") as error:
+    with pytest.raises(DataError, match=r"duplicate pair id 'p0' \(first seen at row 1\)") as error:
         parse([pair_row(0), pair_row(1), pair_row(0, chosen="other")])
-    assert error.value.row == 2
+    assert error.value.row == 3
 
 
 def test_published_shapes_are_accepted():

@@ -14,8 +14,9 @@ FAILURES = ("500", "429", "timeout", "malformed")
 
 class FlakyProxy:
     def __init__(self, upstream: str, failure_rate: float = 0.3, hang_s: float = 3.0, seed: int = 0,
-                 max_requests: int = 5000):
+                 max_requests: int = 5000, slow_s: float | None = None):
         self.upstream, self.counts = upstream.rstrip("/"), {k: 0 for k in (*FAILURES, "ok")}
+        self.slow = 0  # forwarded requests the upstream took at least `slow_s` to answer (a client may time out)
         rng, lock = random.Random(seed), threading.Lock()
         proxy = self
 
@@ -38,8 +39,13 @@ class FlakyProxy:
                     return self._send(200, b'{"id": "x", "choices": [{"mess')
                 request = urllib.request.Request(proxy.upstream + self.path.removeprefix("/v1"), data=body,
                                                  headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=120) as response:
-                    self._send(response.status, response.read())
+                start = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=300) as response:
+                    data = response.read()
+                if slow_s is not None and time.perf_counter() - start >= slow_s:
+                    with lock:
+                        proxy.slow += 1
+                self._send(response.status, data)
 
             def _send(self, status: int, data: bytes) -> None:
                 try:

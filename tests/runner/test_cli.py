@@ -21,7 +21,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
     bad.write_text('{"user_id": "u", "context": [], "chosen": "a", "rejected": "b"}\n')
     result = prbench("data=prism", f"data.path={bad}", "logger=none", f"results_dir={tmp_path}")
     assert result.returncode == 2
-    assert f"file {bad}, row 0, field 'context'" in result.stderr
+    assert f"file {bad}, row 1, field 'context'" in result.stderr
 
 
 def test_sweep_writes_a_leaderboard(tmp_path):

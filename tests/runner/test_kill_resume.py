@@ -43,3 +43,44 @@ def test_sigkill_then_resume(tmp_path):
     assert len(keys) == len(set(keys)) == 80
     table = lambda name: pd.read_csv(tmp_path / "runs" / name / "per_user.csv").drop(columns=TIMING)
     pd.testing.assert_frame_equal(table("killed"), table("full"))
+
+
+def test_sigkill_after_fitting_then_changed_config_is_refused(tmp_path):
+    """Killed once fit/_shared.json exists (before or just after the first judgment), rerun with another C: the
+    old fits are never reused; the same config resumes to the fresh run's numbers."""
+    folder = tmp_path / "runs" / "rm"
+    args = ("run_name=rm", "method=reward_model", "split.max_users=4")
+    victim = prbench(tmp_path, *args, "method.params.C=1.0")
+    deadline = time.time() + 240
+    while not (folder / "fit" / "_shared.json").exists() and victim.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert not (folder / "summary.json").exists(), "the run should have been killed before it finished"
+
+    for extra in ((), ("resume=true",)):
+        changed = prbench(tmp_path, *args, "method.params.C=0.001", *extra)
+        assert changed.wait(timeout=240) == 2
+        assert "method.params.C" in changed.stderr.read() or not extra
+    resumed = prbench(tmp_path, *args, "method.params.C=1.0", "resume=true")
+    assert resumed.wait(timeout=240) == 0, resumed.stderr.read()
+    fresh = prbench(tmp_path, "run_name=fresh", "method=reward_model", "split.max_users=4", "method.params.C=1.0")
+    assert fresh.wait(timeout=240) == 0, fresh.stderr.read()
+    table = lambda name: pd.read_csv(tmp_path / "runs" / name / "per_user.csv").drop(columns=TIMING)
+    pd.testing.assert_frame_equal(table("rm"), table("fresh"))
+
+
+def test_two_processes_on_one_run_folder(tmp_path):
+    """The second writer fails at once (exit 2) while the first holds the folder; nothing is judged twice."""
+    items = tmp_path / "runs" / "shared" / "items.jsonl"
+    first = prbench(tmp_path, "run_name=shared", "resume=true", "backend.latency_s=0.4")  # ~30 s of judging
+    deadline = time.time() + 120
+    while len(lines(items)) < 8 and first.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    second = prbench(tmp_path, "run_name=shared", "resume=true")
+    assert second.wait(timeout=120) == 2
+    assert "in use by another prbench process" in second.stderr.read()
+    assert first.poll() is None, "the first run should still have been running"
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    keys = [tuple(__import__("json").loads(line)[k] for k in ("pair_id", "order")) for line in lines(items)]
+    assert len(keys) == len(set(keys)) == 80
