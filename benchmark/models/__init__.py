@@ -6,6 +6,7 @@ Every chat model a method gets is wrapped in `ModelLayer` (cache + usage meter),
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -130,21 +131,28 @@ def folder_digest(folder: Path) -> str:
 
 
 _LAYERS: dict[tuple, Any] = {}  # loaded models stay loaded for later runs in the process
+_LOADING = threading.RLock()  # users in flight ask for a model at once: load it once
 
 
 def _layer(kind: str, backend: Any, model: ModelConfig, cache_cfg: CacheConfig) -> Any:
     key = (kind, backend, model, cache_cfg)
-    if key not in _LAYERS:
-        path = Path(cache_cfg.path) if cache_cfg.path else cache_dir() / "requests.sqlite"
-        cache = RequestCache(path, cache_cfg.mode)
-        ident = identity(backend, model)
-        _LAYERS[key] = ModelLayer(_backend(backend, model), ident, cache) if kind == "chat" else \
-            RewardLayer(_reward_backend(backend, model), ident, cache)
-    return _LAYERS[key]
+    with _LOADING:
+        if key not in _LAYERS:
+            path = Path(cache_cfg.path) if cache_cfg.path else cache_dir() / "requests.sqlite"
+            cache = RequestCache(path, cache_cfg.mode)
+            ident = identity(backend, model)
+            _LAYERS[key] = ModelLayer(_backend(backend, model), ident, cache) if kind == "chat" else \
+                RewardLayer(_reward_backend(backend, model), ident, cache)
+        return _LAYERS[key]
+
+
+def _embedder(name: str) -> Embedder:
+    with _LOADING:
+        return _load_embedder(name)
 
 
 @cache
-def _embedder(name: str) -> Embedder:
+def _load_embedder(name: str) -> Embedder:
     return Embedder(name)
 
 

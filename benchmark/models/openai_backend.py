@@ -1,6 +1,7 @@
 """Any OpenAI-compatible chat server, through the `openai` client.
 
-Requests run with bounded concurrency; 429 / 5xx / timeouts / malformed responses are retried with
+Requests run through one pool of `max_concurrency` workers shared by every caller in the process (all users
+in flight together), so the server gets as many requests as it is allowed, never more; 429 / 5xx / timeouts / malformed responses are retried with
 exponential backoff (the client's own retries are off, so the policy lives in one place). Log-prob judging
 reads the first generated token's `top_logprobs`; a server without them gives counted failures.
 """
@@ -14,13 +15,16 @@ from collections.abc import Sequence
 
 from benchmark.errors import ConfigError
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
-from benchmark.models.layer import RetryPolicy, TransientError, run_concurrently
+from benchmark.models.concurrency import IN_FLIGHT, SharedPool
+from benchmark.models.layer import RetryPolicy, TransientError
 from benchmark.models.tokens import chat_dicts
 from benchmark.records import Cost
 
 
 class OpenAIChat(ChatModel):
+    meters_in_flight = True  # counted per HTTP request, not while queued for the pool
     def __init__(self, model: str, cfg, retry: RetryPolicy):
+        import httpx
         import openai
 
         base_url = cfg.base_url or os.environ.get("OPENAI_BASE_URL")
@@ -28,8 +32,11 @@ class OpenAIChat(ChatModel):
             raise ConfigError("config backend.base_url: not set, and neither is $OPENAI_BASE_URL")
         self.name, self.cfg, self.retry, self.retries = model, cfg, retry, 0
         self._openai = openai
+        limits = httpx.Limits(max_connections=cfg.max_concurrency, max_keepalive_connections=cfg.max_concurrency)
         self.client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(cfg.api_key_env) or "EMPTY",
-                                    timeout=cfg.timeout_s, max_retries=0)
+                                    timeout=cfg.timeout_s, max_retries=0,
+                                    http_client=openai.DefaultHttpxClient(limits=limits, timeout=cfg.timeout_s))
+        self.pool = SharedPool(cfg.max_concurrency)
 
     def _count_retry(self, _error: Exception) -> None:
         self.retries += 1
@@ -38,7 +45,8 @@ class OpenAIChat(ChatModel):
         """One request, with transient failures raised as TransientError for the retry policy."""
         errors = self._openai
         try:
-            response = self.client.chat.completions.create(model=self.name, **kwargs)
+            with IN_FLIGHT.track(1):
+                response = self.client.chat.completions.create(model=self.name, **kwargs)
             if not response.choices:
                 raise TransientError("response without choices")
             return response
@@ -84,7 +92,7 @@ class OpenAIChat(ChatModel):
         return ChoiceResult(found, cost)
 
     def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
-        return run_concurrently(lambda chat: self._choice_one(chat, choices), list(chats), self.cfg.max_concurrency)
+        return self.pool.map(lambda chat: self._choice_one(chat, choices), list(chats))
 
     def _generate_one(self, chat: Chat, params: GenerationParams) -> Generation:
         kwargs = {"messages": chat_dicts(chat), "max_tokens": params.max_new_tokens,
@@ -97,4 +105,4 @@ class OpenAIChat(ChatModel):
         return Generation(response.choices[0].message.content or "", self._cost(response, seconds))
 
     def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
-        return run_concurrently(lambda chat: self._generate_one(chat, params), list(chats), self.cfg.max_concurrency)
+        return self.pool.map(lambda chat: self._generate_one(chat, params), list(chats))

@@ -1,9 +1,17 @@
-"""One evaluation run: load, split, fit per user, judge every test pair in both orders, score, log."""
+"""One evaluation run: load, split, fit per user, judge every test pair in both orders, score, log.
+
+Users run concurrently (`users_in_flight` threads, each fitting then judging one user; a method's code stays
+sequential per user), so the backend always has many users' requests pending. Tables are built in data
+order, never completion order, so they are identical to a `users_in_flight=1` run.
+"""
 
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +25,8 @@ from benchmark.data import load_benchmark
 from benchmark.methods import Method, UserData, build_method, visible_profile
 from benchmark.metrics import items_frame, per_user_table, summarize
 from benchmark.models import Models
+from benchmark.models.concurrency import IN_FLIGHT
+from benchmark.models.layer import metered
 from benchmark.records import ORDERS, JudgeItem, UserProfile
 from benchmark.report import format_summary
 from benchmark.runner.folder import RunFolder, write_json
@@ -51,18 +61,66 @@ def _judge_user(method: Method, split: UserSplit, state: dict, store: ItemStore,
         bar.update(len(chunk))
 
 
+def users_in_flight(settings: RunConfig, backend) -> int:
+    """`users_in_flight`, or as many as the backend can use: one per request slot of a server (each user has
+    at least one request pending), 64 for a local engine (its coalescer merges their requests)."""
+    return settings.users_in_flight or getattr(backend, "max_concurrency", 64)
+
+
+@dataclass
+class FitCosts:
+    seconds: dict[str, float]
+    calls: dict[str, dict[str, float]]
+
+
+def _run_users(method: Method, splits: Sequence[UserSplit], users: dict[str, UserData], folder: RunFolder,
+               store: ItemStore, settings: RunConfig, workers: int, bar) -> FitCosts:
+    """Fit then judge each user, `workers` users at a time; fit costs are metered per user (thread)."""
+    costs, lock, fitted = FitCosts({}, {}), threading.Lock(), [0]
+
+    def one_user(split: UserSplit) -> None:
+        with metered() as meter:
+            state, seconds = folder.state(split.user_id, lambda: method.fit(users[split.user_id]))
+        with lock:
+            costs.seconds[split.user_id], costs.calls[split.user_id] = seconds, meter.snapshot()
+            fitted[0] += 1
+            bar.set_postfix_str(f"{fitted[0]}/{len(splits)} users fitted", refresh=False)
+        _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
+
+    if workers <= 1:
+        for split in splits:
+            one_user(split)
+        return costs
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="user") as pool:
+        futures = [pool.submit(one_user, split) for split in splits]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in done if f.exception() is not None]
+        if failed:  # users already started finish (their items are kept); the rest never start
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise failed[0].exception()
+    return costs
+
+
+def _throughput(usage: dict[str, float], wall_s: float, workers: int) -> dict[str, float]:
+    """How full the engines were kept (timing fields: they differ between identical runs)."""
+    flight = IN_FLIGHT.stats()
+    return {"users_in_flight": workers, "wall_seconds": wall_s,
+            "requests_in_flight_mean": flight["requests_in_flight_mean"],
+            "requests_in_flight_max": flight["requests_in_flight_max"],
+            "prompt_tokens_per_s": usage.get("prompt_tokens", 0) / wall_s if wall_s > 0 else 0.0}
+
+
 def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """What the model layer did between two usage snapshots (calls, tokens, cache hits...)."""
     return {k: v - before.get(k, 0) for k, v in after.items()}
 
 
-def _per_user(items: pd.DataFrame, splits: list[UserSplit], fit_seconds: dict[str, float],
-              fit_calls: dict[str, dict[str, float]], settings: RunConfig) -> pd.DataFrame:
+def _per_user(items: pd.DataFrame, splits: list[UserSplit], fit: FitCosts, settings: RunConfig) -> pd.DataFrame:
     """The per-user table, with split sizes and what fitting each user cost."""
     table = per_user_table(items, settings.bootstrap, settings.seed)
-    table.insert(table.columns.get_loc("seconds") + 1, "fit_seconds", table["user_id"].map(fit_seconds))
+    table.insert(table.columns.get_loc("seconds") + 1, "fit_seconds", table["user_id"].map(fit.seconds))
     for key in ("calls", "prompt_tokens"):
-        table[f"fit_{key}"] = table["user_id"].map(lambda u: fit_calls.get(u, {}).get(key, 0))
+        table[f"fit_{key}"] = table["user_id"].map(lambda u: fit.calls.get(u, {}).get(key, 0))
     sizes = {s.user_id: (len(s.train), len(s.val)) for s in splits}
     table.insert(1, "n_train", table["user_id"].map(lambda u: sizes[u][0]))
     table.insert(2, "n_val", table["user_id"].map(lambda u: sizes[u][1]))
@@ -89,29 +147,25 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
 
     users = {s.user_id: UserData(s.user_id, s.train, s.val, visible_profile(
         method, bench.profiles.get(s.user_id, UserProfile(s.user_id)))) for s in splits}
-    usage_start = models.usage()
+    usage_start, started = models.usage(), time.perf_counter()
+    IN_FLIGHT.reset()
     method.workdir = folder.method_dir
     shared, setup_seconds = folder.state("_shared", lambda: method.setup(list(users.values())))
     method.restore(shared)
     store = ItemStore(folder.items)
     expected = [(p.pair_id, o) for s in splits for p in s.test for o in ORDERS]
-    fit_seconds: dict[str, float] = {}
-    fit_calls: dict[str, dict[str, float]] = {}
+    workers = users_in_flight(settings, models.backend)
     with tqdm(total=len(expected), initial=sum(k in store for k in expected), unit="judgment",
               desc=f"{method_cfg.name} on {bench.name}") as bar:
-        for split in splits:
-            bar.set_postfix_str(split.user_id)
-            before = models.usage()
-            state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(users[split.user_id]))
-            fit_calls[split.user_id] = _delta(before, models.usage())
-            _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
+        fit = _run_users(method, splits, users, folder, store, settings, workers, bar)
 
     items = items_frame(store.records[k] for k in expected)
-    per_user = _per_user(items, splits, fit_seconds, fit_calls, settings)
+    per_user = _per_user(items, splits, fit, settings)
+    usage = _delta(usage_start, models.usage())
     summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
-               "setup_seconds": setup_seconds, "fit_seconds": float(sum(fit_seconds.values())),
-               "model_usage": _delta(usage_start, models.usage())}
+               "setup_seconds": setup_seconds, "fit_seconds": float(sum(fit.seconds.values())),
+               "model_usage": usage, **_throughput(usage, time.perf_counter() - started, workers)}
     per_user.to_csv(run_dir / "per_user.csv", index=False)
     write_json(run_dir / "summary.json", summary)
     print(format_summary(summary))
