@@ -26,6 +26,7 @@ class TransformersConfig(Section):
     kind: Literal["transformers"]
     dtype: Literal["bfloat16", "float32", "float16"] = "bfloat16"
     batch_size: int = Field(8, ge=1)
+    max_batch_tokens: int | None = Field(None, ge=16)  # padded tokens per forward; None: batch_size x max_prompt
     max_prompt_tokens: int = Field(2048, ge=16)
     device: str = "cpu"
     threads: int | None = None
@@ -84,7 +85,7 @@ def _backend(backend: Any, model: ModelConfig) -> ChatModel:
         from benchmark.models.transformers_backend import TransformersChat
 
         return TransformersChat(model.name, backend.dtype, backend.batch_size, backend.max_prompt_tokens,
-                                backend.device, backend.threads, model.revision)
+                                backend.device, backend.threads, model.revision, backend.max_batch_tokens)
     if backend.kind == "vllm":
         from benchmark.models.vllm_backend import VLLMChat
 

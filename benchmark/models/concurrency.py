@@ -1,16 +1,14 @@
-"""Concurrency for a run with many users in flight: one pool bounding network requests for the whole run,
-a coalescer feeding local engines everything pending, and a meter of requests in flight."""
+"""Concurrency for a run with many users in flight: a coalescer feeding local engines everything pending,
+and a meter of requests in flight."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 class InFlight:
@@ -70,6 +68,7 @@ class Coalescer:
         self._queue: list[tuple[Any, Callable[[list], list], list, Future]] = []
         self._worker: threading.Thread | None = None
         self.calls = self.merged = 0  # engine calls, and how many of them merged two or more calls
+        self.max_callers = 0  # the most calls (e.g. users) one engine call served
 
     def call(self, key: Any, fn: Callable[[list], list], items: Sequence) -> list:
         future: Future = Future()
@@ -96,6 +95,7 @@ class Coalescer:
             merged = [item for _, _, items, _ in taken for item in items]
             self.calls += 1
             self.merged += len(taken) > 1
+            self.max_callers = max(self.max_callers, len(taken))
             try:
                 with IN_FLIGHT.track(len(merged)):
                     results = taken[0][1](merged)
@@ -107,16 +107,3 @@ class Coalescer:
             for _, _, items, future in taken:
                 future.set_result(results[start:start + len(items)])
                 start += len(items)
-
-
-class SharedPool:
-    """One bound on requests in flight for a whole run, however many threads send them."""
-
-    def __init__(self, max_concurrency: int):
-        self.max_concurrency = max_concurrency
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="request")
-
-    def map(self, fn: Callable[[T], Any], items: Sequence[T]) -> list[Any]:
-        if len(items) == 1:  # still bounded by the pool: one request of many threads' worth
-            return [self._pool.submit(fn, items[0]).result()]
-        return list(self._pool.map(fn, items))

@@ -10,6 +10,7 @@ requests the engines hold, and `metered()` attributes usage to the calling threa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -53,6 +54,19 @@ class RetryPolicy:
                 on_retry(error)
                 delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
                 time.sleep(delay * (0.5 + random.random() / 2))
+        raise AssertionError("unreachable")
+
+    async def acall(self, fn: Callable[[], Any], on_retry: Callable[[Exception], None] = lambda e: None) -> Any:
+        """`call` for a coroutine function (`asyncio.sleep` between attempts)."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return await fn()
+            except TransientError as error:
+                if attempt == self.max_attempts:
+                    raise
+                on_retry(error)
+                delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
         raise AssertionError("unreachable")
 
 

@@ -1,96 +1,38 @@
 """A minimal OpenAI-compatible chat server in front of a local model (`/v1/chat/completions`).
 
 For tests and offline work: the `openai` backend can talk to a transformers model through it exactly as it
-talks to `vllm serve` or a hosted API. `--fixed-latency` serves a stand-in for a GPU server instead: every
-request answered after a fixed delay, any number at once, with answers that are functions of the prompt.
+talks to `vllm serve` or a hosted API.
 
     python -m benchmark.models.serve --model smollm2 --port 8011
-    python -m benchmark.models.serve --fixed-latency --port 8011
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
 import threading
 import time
-from contextlib import nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from benchmark.models.base import Generation, GenerationParams
-from benchmark.models.concurrency import InFlight
-from benchmark.records import Cost, Message
-
-
-class FixedLatencyModel:
-    """A stand-in for a GPU inference server with unlimited concurrency: a one-token request takes
-    `choice_s`, a generation `generate_s`; answers are deterministic functions of the prompt, so runs
-    against it are comparable. Tokens are whitespace-separated words."""
-
-    concurrent = True
-
-    def __init__(self, choice_s: float = 0.2, generate_s: float = 1.0):
-        self.choice_s, self.generate_s = choice_s, generate_s
-
-    @staticmethod
-    def _unit(chat) -> float:
-        text = json.dumps([[m.role, m.content] for m in chat])
-        return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-    def _encode(self, chat) -> list[str]:
-        return [word for m in chat for word in m.content.split()]
-
-    def top_logprobs(self, chats, k: int) -> list[list[tuple[str, float]]]:
-        time.sleep(self.choice_s)
-        out = []
-        for chat in chats:
-            p = 0.05 + 0.9 * self._unit(chat)
-            out.append(sorted([("A", math.log(p)), ("B", math.log(1 - p))], key=lambda t: -t[1])[:k])
-        return out
-
-    def generate(self, chats, params: GenerationParams) -> list[Generation]:
-        time.sleep(self.generate_s)
-        texts = [f"Both responses are plausible. The answer is {'A' if self._unit(c) < 0.5 else 'B'}."
-                 for c in chats]
-        return [Generation(t, Cost(1, len(self._encode(c)), len(t.split()))) for c, t in zip(chats, texts)]
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 1024  # hundreds of clients connect at once
-    daemon_threads = True
+from benchmark.models.base import GenerationParams
+from benchmark.records import Message
 
 
 class ChatServer:
     def __init__(self, model, host: str = "127.0.0.1", port: int = 0):
-        self.model = model
-        self.lock = nullcontext() if getattr(model, "concurrent", False) else threading.Lock()
-        self.in_flight = InFlight()  # requests being answered: the server's view of a run
+        self.model, self.lock = model, threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: a client reuses its connections
-
             def log_message(self, *args):  # quiet
                 pass
-
-            def do_GET(self):
-                """`/stats`: the server's requests in flight so far (`?reset=1` starts a new count)."""
-                if not self.path.startswith("/stats"):
-                    return self._send(404, {"error": {"message": "not found"}})
-                stats = server.in_flight.stats()
-                if "reset=1" in self.path:
-                    server.in_flight.reset()
-                self._send(200, stats)
 
             def do_POST(self):
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": "not found"}})
                 try:
                     body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                    with server.in_flight.track(1):
-                        reply = server.complete(body)
+                    reply = server.complete(body)
                 except (ValueError, KeyError) as error:
                     return self._send(400, {"error": {"message": str(error)}})
                 self._send(200, reply)
@@ -103,7 +45,7 @@ class ChatServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = _Server((host, port), Handler)
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.url = f"http://{host}:{self.httpd.server_address[1]}/v1"
 
     def complete(self, body: dict) -> dict:
@@ -141,18 +83,11 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2", help="packaged name, local folder or hub id")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8011)
-    parser.add_argument("--fixed-latency", action="store_true", help="serve the fixed-latency stand-in")
-    parser.add_argument("--choice-s", type=float, default=0.2, help="fixed latency of a one-token request")
-    parser.add_argument("--generate-s", type=float, default=1.0, help="fixed latency of a generation")
     args = parser.parse_args()
-    if args.fixed_latency:
-        model = FixedLatencyModel(args.choice_s, args.generate_s)
-    else:
-        from benchmark.models.transformers_backend import TransformersChat
+    from benchmark.models.transformers_backend import TransformersChat
 
-        model = TransformersChat(args.model)
-    server = ChatServer(model, args.host, args.port)
-    print(f"serving {'a fixed-latency stand-in' if args.fixed_latency else args.model} at {server.url}")
+    server = ChatServer(TransformersChat(args.model), args.host, args.port)
+    print(f"serving {args.model} at {server.url}")
     server.httpd.serve_forever()
 
 

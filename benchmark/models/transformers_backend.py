@@ -12,9 +12,11 @@ from benchmark.records import Cost
 
 
 class TransformersChat(ChatModel):
+    coalesces = True  # the model layer merges concurrent callers' requests into one call (see Coalescer)
+
     def __init__(self, model: str, dtype: str = "bfloat16", batch_size: int = 8,
                  max_prompt_tokens: int = 2048, device: str = "cpu", threads: int | None = None,
-                 revision: str | None = None):
+                 revision: str | None = None, max_batch_tokens: int | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -29,17 +31,25 @@ class TransformersChat(ChatModel):
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype),
                                                           revision=revision).to(device).eval()
         self.batch_size, self.max_prompt_tokens, self.device = batch_size, max_prompt_tokens, device
+        self.max_batch_tokens = max_batch_tokens or batch_size * max_prompt_tokens
         self._torch = torch
 
     def _encode(self, chat: Chat) -> list[int]:
         return encode_chat(self.tokenizer, chat)
 
     def _batches(self, encoded: list[list[int]]):
-        """Indices of prompts that fit, grouped into length-sorted batches (less padding)."""
+        """Indices of prompts that fit, grouped into length-sorted batches (less padding) of at most
+        `batch_size` rows and `max_batch_tokens` padded tokens."""
         fitting = [i for i, ids in enumerate(encoded) if len(ids) <= self.max_prompt_tokens]
         fitting.sort(key=lambda i: len(encoded[i]))
-        for start in range(0, len(fitting), self.batch_size):
-            yield fitting[start:start + self.batch_size]
+        batch: list[int] = []
+        for i in fitting:  # sorted: the newest row is the widest
+            if batch and (len(batch) == self.batch_size or (len(batch) + 1) * len(encoded[i]) > self.max_batch_tokens):
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
 
     def _pad(self, rows: list[list[int]]):
         width = max(len(r) for r in rows)

@@ -1,0 +1,52 @@
+"""Many users in flight: the same items, fit states and tables as one user at a time."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmark.runner.run import run
+
+TIMING = {"seconds", "fit_seconds", "setup_seconds", "seconds_per_judgment", "wall_seconds", "users_in_flight",
+          "requests_in_flight_mean", "requests_in_flight_max", "prompt_tokens_per_s", "run_name"}
+
+
+def _untimed(value):
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if k not in TIMING}
+    return value
+
+
+def outputs(folder: Path) -> dict:
+    """Everything a run wrote that must not depend on completion order (wall-clock fields removed)."""
+    items = sorted((json.loads(line) for line in (folder / "items.jsonl").read_text().splitlines()),
+                   key=lambda r: (r["pair_id"], r["order"]))
+    fits = {p.name: json.loads(p.read_text())["state"] for p in sorted((folder / "fit").glob("*.json"))}
+    per_user = pd.read_csv(folder / "per_user.csv").drop(columns=["seconds", "fit_seconds"])
+    per_user = per_user.astype(object).where(per_user.notna(), None)  # NaN != NaN
+    return {"items": [_untimed(r) for r in items], "fits": fits, "per_user": per_user.to_dict("list"),
+            "summary": _untimed(json.loads((folder / "summary.json").read_text()))}
+
+
+def run_with(quick, name: str, *overrides: str) -> dict:
+    cfg = quick(f"run_name={name}", *overrides)
+    return outputs(run(cfg, Path(cfg.results_dir) / "runs" / name).folder)
+
+
+@pytest.mark.parametrize("method", ["plain", "synthesizeme", "persona_memory"])
+def test_concurrent_run_equals_one_user_at_a_time(quick, method):
+    common = ("backend=mock", "backend.latency_s=0.002", f"method={method}", "split.max_users=8")
+    one = run_with(quick, "one", *common, "users_in_flight=1")
+    many = run_with(quick, "many", *common, "users_in_flight=8")
+    assert len(one["items"]) == 8 * 4 * 2 and len(one["fits"]) >= 8
+    assert many == one
+
+
+def test_summary_reports_requests_in_flight(quick):
+    cfg = quick("backend=mock", "backend.latency_s=0.01", "split.max_users=6", "users_in_flight=6", "batch_size=4")
+    summary = run(cfg, Path(cfg.results_dir) / "runs" / cfg.run_name).summary
+    assert summary["users_in_flight"] == 6
+    assert summary["requests_in_flight_max"] > 4  # more than one user's call of 4 at once
+    assert 0 < summary["requests_in_flight_mean"] <= summary["requests_in_flight_max"]
+    assert summary["prompt_tokens_per_s"] > 0
