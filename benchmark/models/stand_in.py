@@ -54,7 +54,7 @@ class StandInServer:
     def __init__(self, choice_s: float = 0.2, generate_s: float = 1.0, port: int = 0):
         self.choice_s, self.generate_s, self.port = choice_s, generate_s, port
         self.in_flight = InFlight()
-        self.requests = 0
+        self.requests = {"one_token": 0, "generation": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
 
@@ -62,15 +62,16 @@ class StandInServer:
         body = await request.json()
         one_token = bool(body.get("logprobs")) and body.get("max_tokens") == 1
         with self.in_flight.track(1):
-            self.requests += 1
+            self.requests["one_token" if one_token else "generation"] += 1
             await asyncio.sleep(self.choice_s if one_token else self.generate_s)
         return web.json_response(answer(body))
 
     async def _stats(self, request: web.Request) -> web.Response:
-        stats = {**self.in_flight.stats(), "requests": self.requests}
+        stats = {**self.in_flight.stats(), "requests": dict(self.requests),
+                 "latency_s": {"one_token": self.choice_s, "generation": self.generate_s}}
         if request.query.get("reset") == "1":
             self.in_flight.reset()
-            self.requests = 0
+            self.requests = {"one_token": 0, "generation": 0}
         return web.json_response(stats)
 
     async def _serve(self) -> None:

@@ -158,6 +158,7 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     with tqdm(total=len(expected), initial=sum(k in store for k in expected), unit="judgment",
               desc=f"{method_cfg.name} on {bench.name}") as bar:
         fit = _run_users(method, splits, users, folder, store, settings, workers, bar)
+    wall_s = time.perf_counter() - started
 
     items = items_frame(store.records[k] for k in expected)
     per_user = _per_user(items, splits, fit, settings)
@@ -165,7 +166,7 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
     summary = {"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                "model": method.model_label, **summarize(items, per_user, settings.bootstrap, settings.seed),
                "setup_seconds": setup_seconds, "fit_seconds": float(sum(fit.seconds.values())),
-               "model_usage": usage, **_throughput(usage, time.perf_counter() - started, workers)}
+               "model_usage": usage, **_throughput(usage, wall_s, workers)}
     per_user.to_csv(run_dir / "per_user.csv", index=False)
     write_json(run_dir / "summary.json", summary)
     print(format_summary(summary))

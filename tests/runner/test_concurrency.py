@@ -50,3 +50,23 @@ def test_summary_reports_requests_in_flight(quick):
     assert summary["requests_in_flight_max"] > 4  # more than one user's call of 4 at once
     assert 0 < summary["requests_in_flight_mean"] <= summary["requests_in_flight_max"]
     assert summary["prompt_tokens_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_smollm2_concurrent_run_equals_one_user_at_a_time(quick):
+    """A real model: users' requests are merged into shared batches, and the verdicts do not change (the
+    probabilities only by float32 rounding: a batch's padding width changes the order of additions)."""
+    from benchmark.models import _LAYERS
+
+    common = ("backend=transformers", "backend.dtype=float32", "split.max_users=3", "batch_size=4")
+    one = run_with(quick, "one", *common, "users_in_flight=1")
+    layer = next(v for k, v in _LAYERS.items() if k[0] == "chat" and k[1].kind == "transformers"
+                 and k[1].dtype == "float32")
+    layer.coalescer.max_callers = 0
+    many = run_with(quick, "many", *common, "users_in_flight=3")
+    assert layer.coalescer.max_callers >= 2  # batches held several users' requests
+    assert [(r["pair_id"], r["order"], r["preferred"]) for r in many["items"]] == \
+        [(r["pair_id"], r["order"], r["preferred"]) for r in one["items"]]
+    assert [r["p_first"] for r in many["items"]] == pytest.approx([r["p_first"] for r in one["items"]], abs=1e-4)
+    assert many["per_user"]["accuracy"] == one["per_user"]["accuracy"]
+    assert many["fits"] == one["fits"]
