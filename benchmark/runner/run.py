@@ -93,7 +93,11 @@ def _run_users(method: Method, splits: Sequence[UserSplit], users: dict[str, Use
         return costs
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="user") as pool:
         futures = [pool.submit(one_user, split) for split in splits]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        try:
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:  # Ctrl-C: users not started yet never start
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         failed = [f for f in done if f.exception() is not None]
         if failed:  # users already started finish (their items are kept); the rest never start
             pool.shutdown(wait=True, cancel_futures=True)
