@@ -70,3 +70,18 @@ def test_smollm2_concurrent_run_equals_one_user_at_a_time(quick):
     assert [r["p_first"] for r in many["items"]] == pytest.approx([r["p_first"] for r in one["items"]], abs=1e-4)
     assert many["per_user"]["accuracy"] == one["per_user"]["accuracy"]
     assert many["fits"] == one["fits"]
+
+
+def test_openai_backend_sends_many_users_requests_at_once(quick):
+    """Against the fixed-latency stand-in server: the server holds requests of several users at once,
+    and the run-wide limit `backend.max_concurrency` is never exceeded."""
+    from benchmark.models.stand_in import StandInServer
+
+    server = StandInServer(choice_s=0.05, generate_s=0.05).start()
+    cfg = quick("backend=openai", f"backend.base_url={server.url}", "backend.max_concurrency=12", "batch_size=4",
+                "split.max_users=6", "run_name=served")
+    summary = run(cfg, Path(cfg.results_dir) / "runs" / "served").summary
+    stats = server.in_flight.stats()
+    assert summary["failures"] == 0 and server.requests["one_token"] == summary["n_judgments"] == 48
+    assert 4 < stats["requests_in_flight_max"] <= 12  # more than one user's call of 4, never over the limit
+    assert 4 < summary["requests_in_flight_max"] <= 12
