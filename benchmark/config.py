@@ -97,4 +97,5 @@ class RunConfig(Section):
     resume: bool = False
     seed: int = 0
     batch_size: int = Field(8, ge=1)
+    users_in_flight: int | None = Field(None, ge=1)  # None: as many as the backend can use
     bootstrap: int = Field(1000, ge=100)

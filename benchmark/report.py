@@ -59,6 +59,10 @@ def format_summary(s: dict[str, Any]) -> str:
         *([f"  model layer: {int(u['calls'])} calls sent, {int(u['failures'])} failed, {int(u['retries'])} "
            f"retries; cache {int(u['cache_hits'])} hits / {int(u['cache_misses'])} misses"]
           if (u := s.get("model_usage")) else []),
+        *([f"  engine: {s['requests_in_flight_mean']:.1f} requests in flight on average (max "
+           f"{int(s['requests_in_flight_max'])}), {s['prompt_tokens_per_s']:.0f} prompt tokens/s, "
+           f"{s['users_in_flight']} users in flight, {s['wall_seconds']:.1f} s wall"]
+          if "requests_in_flight_mean" in s else []),
     ])
 
 

@@ -9,6 +9,7 @@ Every chat model a method gets is wrapped in `ModelLayer` (cache + usage meter),
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -49,18 +50,25 @@ def folder_digest(folder: Path) -> str:
 
 
 _LAYERS: dict[tuple, Any] = {}  # loaded models stay loaded for later runs in the process
+_LOADING = threading.RLock()  # users in flight ask for a model at once: load it once
 
 
 def _layer(kind: str, backend: Any, model: ModelConfig, cache_cfg: CacheConfig) -> Any:
     key = (kind, backend, model, cache_cfg)
-    if key not in _LAYERS:
-        path = Path(cache_cfg.path) if cache_cfg.path else cache_dir() / "requests.sqlite"
-        cache = RequestCache(path, cache_cfg.mode)
-        built = backend_class(backend.kind)(backend)
-        ident = identity(backend, model)
-        _LAYERS[key] = ModelLayer(built.chat(model), ident, cache) if kind == "chat" else \
-            RewardLayer(built.reward(model), ident, cache)
-    return _LAYERS[key]
+    with _LOADING:
+        if key not in _LAYERS:
+            path = Path(cache_cfg.path) if cache_cfg.path else cache_dir() / "requests.sqlite"
+            cache = RequestCache(path, cache_cfg.mode)
+            built = backend_class(backend.kind)(backend)
+            ident = identity(backend, model)
+            _LAYERS[key] = ModelLayer(built.chat(model), ident, cache) if kind == "chat" else \
+                RewardLayer(built.reward(model), ident, cache)
+        return _LAYERS[key]
+
+
+def _embedder(name: str) -> Embedder:
+    with _LOADING:
+        return _load_embedder(name)
 
 
 def unload_models(backend_kind: str | None = None) -> None:
@@ -70,7 +78,7 @@ def unload_models(backend_kind: str | None = None) -> None:
 
 
 @cache
-def _embedder(name: str) -> Embedder:
+def _load_embedder(name: str) -> Embedder:
     return Embedder(name)
 
 

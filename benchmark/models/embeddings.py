@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ class Embedder:
         self.model = SentenceTransformer(resolve_model(model), device=device)
         self.batch_size = batch_size
         self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()  # users in flight share one encoder
 
     @property
     def dim(self) -> int:
@@ -24,11 +26,12 @@ class Embedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-normalised embeddings, one row per text; each distinct text is encoded once."""
-        todo = sorted({t for t in texts if t not in self._cache})
-        if todo:
-            vectors = self.model.encode(todo, batch_size=self.batch_size, normalize_embeddings=True,
-                                        show_progress_bar=False, convert_to_numpy=True)
-            self._cache.update(zip(todo, vectors.astype(np.float32)))
+        with self._lock:
+            todo = sorted({t for t in texts if t not in self._cache})
+            if todo:
+                vectors = self.model.encode(todo, batch_size=self.batch_size, normalize_embeddings=True,
+                                            show_progress_bar=False, convert_to_numpy=True)
+                self._cache.update(zip(todo, vectors.astype(np.float32)))
         return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
     def encode_paragraphs(self, texts: Sequence[str]) -> np.ndarray:

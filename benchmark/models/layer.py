@@ -1,24 +1,32 @@
 """The one layer around every backend: request cache, usage meter, retries, bounded concurrency.
 
 Methods never see it: `Models.chat()` hands them a backend already wrapped in `ModelLayer`.
+
+Under a concurrent run many threads (one per user in flight) call the same layer. Local engines
+(`coalesces = True`: transformers, vLLM, local reward models) then get everything pending at once through a
+`Coalescer`; network backends bound their requests with one run-wide pool. `IN_FLIGHT` meters how many
+requests the engines hold, and `metered()` attributes usage to the calling thread (one user's fit).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from benchmark.errors import ConfigError
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
+from benchmark.models.concurrency import IN_FLIGHT, Coalescer
 from benchmark.models.reward import Score
 from benchmark.records import Cost
 
@@ -49,12 +57,18 @@ class RetryPolicy:
                 time.sleep(delay * (0.5 + random.random() / 2))
         raise AssertionError("unreachable")
 
-
-def run_concurrently(fn: Callable[[T], Any], items: Sequence[T], max_concurrency: int) -> list[Any]:
-    if max_concurrency <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(max_concurrency, len(items))) as pool:
-        return list(pool.map(fn, items))
+    async def acall(self, fn: Callable[[], Any], on_retry: Callable[[Exception], None] = lambda e: None) -> Any:
+        """`call` for a coroutine function (`asyncio.sleep` between attempts)."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return await fn()
+            except TransientError as error:
+                if attempt == self.max_attempts:
+                    raise
+                on_retry(error)
+                delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
+        raise AssertionError("unreachable")
 
 
 class RequestCache:
@@ -119,10 +133,12 @@ class Usage:
 
     cost: Cost = field(default_factory=Cost)
     failures: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, cost: Cost, failed: bool) -> None:
-        self.cost = self.cost + cost
-        self.failures += failed
+        with self._lock:
+            self.cost = self.cost + cost
+            self.failures += failed
 
     @property
     def calls(self) -> int:
@@ -130,6 +146,20 @@ class Usage:
 
     def snapshot(self) -> dict[str, float]:
         return {**asdict(self.cost), "failures": self.failures}
+
+
+_METER: ContextVar[Usage | None] = ContextVar("prbench_usage_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[Usage]:
+    """Usage of the model calls this thread makes inside the block (one user's fit, under concurrency)."""
+    meter = Usage()
+    token = _METER.set(meter)
+    try:
+        yield meter
+    finally:
+        _METER.reset(token)
 
 
 def _chat_key(chat: Chat) -> list[list[str]]:
@@ -143,6 +173,17 @@ class CachedLayer:
         self.inner, self.identity, self.cache = inner, identity, cache
         self.name = inner.name
         self.usage = Usage()
+        self.coalescer = Coalescer(inner.name) if getattr(inner, "coalesces", False) else None
+
+    def _engine(self, key: Any, fn: Callable[[list], list], items: list) -> list:
+        """Run `fn(items)` on the backend: merged with other threads' calls for local engines, metered as
+        requests in flight unless the backend meters its own (network requests)."""
+        if self.coalescer is not None:
+            return self.coalescer.call(key, fn, items)
+        if getattr(self.inner, "meters_in_flight", False):
+            return fn(items)
+        with IN_FLIGHT.track(len(items)):
+            return fn(items)
 
     def _cached(self, requests: list[dict], compute: Callable[[list[int]], list], to_json, from_json) -> list:
         keys = [RequestCache.key({**self.identity, **r}) for r in requests]
@@ -157,9 +198,12 @@ class CachedLayer:
         if missing:
             fresh = compute(missing)
             store = {}
+            meter = _METER.get()
             for i, result in zip(missing, fresh):
                 results[i] = result
                 self.usage.add(result.cost, result.error is not None)
+                if meter is not None:
+                    meter.add(result.cost, result.error is not None)
                 if result.error is None:  # failures are never cached
                     store[keys[i]] = to_json(result)
             self.cache.put(store)
@@ -172,7 +216,9 @@ class ModelLayer(CachedLayer, ChatModel):
     def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
         requests = [{"kind": "choice", "choices": list(choices), "chat": _chat_key(c)} for c in chats]
         return self._cached(
-            requests, lambda idx: self.inner.choice_logprobs([chats[i] for i in idx], choices),
+            requests, lambda idx: self._engine(("choice", tuple(choices)),
+                                               lambda merged: self.inner.choice_logprobs(merged, choices),
+                                               [chats[i] for i in idx]),
             lambda r: {"logprobs": r.logprobs, "cost": asdict(r.cost)},
             lambda d: ChoiceResult(d["logprobs"], Cost(prompt_tokens=0)))
 
@@ -182,7 +228,9 @@ class ModelLayer(CachedLayer, ChatModel):
                    "stop": list(params.stop), "seed": seed}
         requests = [{**request, "chat": _chat_key(c)} for c in chats]
         return self._cached(
-            requests, lambda idx: self.inner.generate([chats[i] for i in idx], params),
+            requests, lambda idx: self._engine(("generate", params),
+                                               lambda merged: self.inner.generate(merged, params),
+                                               [chats[i] for i in idx]),
             lambda r: {"text": r.text, "cost": asdict(r.cost)},
             lambda d: Generation(d["text"], Cost()))
 
@@ -193,6 +241,6 @@ class RewardLayer(CachedLayer):
     def score(self, conversations: Sequence[Chat]) -> list[Score]:
         requests = [{"kind": "reward", "chat": _chat_key(c)} for c in conversations]
         return self._cached(
-            requests, lambda idx: self.inner.score([conversations[i] for i in idx]),
+            requests, lambda idx: self._engine("score", self.inner.score, [conversations[i] for i in idx]),
             lambda r: {"value": r.value, "cost": asdict(r.cost)},
             lambda d: Score(d["value"], Cost()))

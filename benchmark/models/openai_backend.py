@@ -1,14 +1,22 @@
-"""Any OpenAI-compatible chat server, through the `openai` client.
+"""Any OpenAI-compatible chat server (`/chat/completions`), over aiohttp.
 
-Requests run with bounded concurrency; 429 / 5xx / timeouts / malformed responses are retried with
-exponential backoff (the client's own retries are off, so the policy lives in one place). A server that no
-connection has reached yet stops the run after `backend.unreachable_after` connection failures in a row,
-instead of ending it with 100% counted failures. Log-prob judging
-reads the first generated token's `top_logprobs`; a server without them gives counted failures.
+Requests run as coroutines on one event loop per backend, behind one semaphore of `max_concurrency` shared
+by every caller in the process (all users in flight together), so the server gets as many requests as it
+is allowed, never more. Plain aiohttp rather than the `openai` SDK: with hundreds of requests in flight the
+SDK's request building and response models cost ~8 ms of CPU per request, aiohttp ~1 ms (measured against
+benchmark/models/stand_in.py), and the client then limits a run, not the server. 429 / 5xx / timeouts /
+malformed responses are retried with exponential backoff (one policy, in benchmark/models/layer.py). A
+server that no connection has reached yet stops the run after `backend.unreachable_after` refused
+connections, instead of ending it with 100% counted failures.
+Log-prob judging reads the first generated token's `top_logprobs`; a server without them gives counted
+failures.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import json
 import math
 import os
 import threading
@@ -21,112 +29,141 @@ from pydantic import Field
 from benchmark.config import Section
 from benchmark.errors import ConfigError, ServerUnreachable
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
-from benchmark.models.layer import RetryPolicy, TransientError, run_concurrently
+from benchmark.models.concurrency import IN_FLIGHT
+from benchmark.models.layer import RetryPolicy, TransientError
 from benchmark.models.registry import Backend, register_backend
 from benchmark.models.tokens import chat_dicts
 from benchmark.records import Cost
 
 
-class OpenAIChat(ChatModel):
-    def __init__(self, model: str, cfg, retry: RetryPolicy):
-        import openai
+class RequestRejected(Exception):
+    """The server refused the request (HTTP 4xx other than 429): retrying it unchanged cannot help."""
 
+
+class OpenAIChat(ChatModel):
+    meters_in_flight = True  # counted per HTTP request, not while waiting for the semaphore
+
+    def __init__(self, model: str, cfg, retry: RetryPolicy):
         base_url = cfg.base_url or os.environ.get("OPENAI_BASE_URL")
         if not base_url:
             raise ConfigError("config backend.base_url: not set, and neither is $OPENAI_BASE_URL")
         self.name, self.cfg, self.retry, self.retries = model, cfg, retry, 0
-        self.base_url = base_url
-        self._reached, self._connect_failures, self._lock = False, 0, threading.Lock()
-        self._openai = openai
-        self.client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(cfg.api_key_env) or "EMPTY",
-                                    timeout=cfg.timeout_s, max_retries=0)
+        self.base_url, self._url = base_url, base_url.rstrip("/") + "/chat/completions"
+        self._reached, self._connect_failures = False, 0  # touched on the request loop only
+        self._headers = {"Authorization": f"Bearer {os.environ.get(cfg.api_key_env) or 'EMPTY'}"}
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True, name="openai-requests").start()
+        self._slots, self._session = asyncio.run_coroutine_threadsafe(self._open(), self._loop).result()
+        atexit.register(self.close)
+
+    async def _open(self):
+        import aiohttp
+
+        self._aiohttp = aiohttp
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.cfg.timeout_s),
+                                        connector=aiohttp.TCPConnector(limit=self.cfg.max_concurrency))
+        return asyncio.Semaphore(self.cfg.max_concurrency), session
+
+    def close(self) -> None:
+        """Close the connections (at exit: the request loop is a daemon thread)."""
+        if self._loop.is_running() and not self._session.closed:
+            asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=5)
+
+    def _map(self, one, chats: Sequence[Chat]) -> list:
+        """Run `one(chat)` for every chat on the request loop (from any thread) and wait for all."""
+        async def gather() -> list:
+            return list(await asyncio.gather(*(one(chat) for chat in chats)))
+        return asyncio.run_coroutine_threadsafe(gather(), self._loop).result()
 
     def _count_retry(self, _error: Exception) -> None:
-        with self._lock:
-            self.retries += 1
+        self.retries += 1
 
     def _connection(self, ok: bool) -> None:
-        """Until one request reaches the server, count connection failures and stop at the tolerance."""
-        with self._lock:
-            if ok or self._reached:
-                self._reached = True
-                return
-            self._connect_failures += 1
-            if self._connect_failures >= self.cfg.unreachable_after:  # every thread stops with the same error
-                raise ServerUnreachable(f"cannot connect to the model server at {self.base_url}: the first "
-                                        f"{self.cfg.unreachable_after} connection attempts all failed (is it "
-                                        f"running? backend.base_url / $OPENAI_BASE_URL)") from None
+        """Until one request reaches the server, count refused connections and stop at the tolerance."""
+        if ok or self._reached:
+            self._reached = True
+            return
+        self._connect_failures += 1
+        if self._connect_failures >= self.cfg.unreachable_after:  # every waiting request stops with this error
+            raise ServerUnreachable(f"cannot connect to the model server at {self.base_url}: the first "
+                                    f"{self.cfg.unreachable_after} connection attempts all failed (is it "
+                                    f"running? backend.base_url / $OPENAI_BASE_URL)") from None
 
-    def _create(self, **kwargs):
+    async def _create(self, **kwargs) -> dict:
         """One request, with transient failures raised as TransientError for the retry policy."""
-        errors = self._openai
         try:
-            try:
-                response = self.client.chat.completions.create(model=self.name, **kwargs)
-            except errors.APIConnectionError as error:
-                if not isinstance(error, errors.APITimeoutError):  # a timeout means it was reached
-                    self._connection(ok=False)
-                raise
-            self._connection(ok=True)
-            if not response.choices:
-                raise TransientError("response without choices")
-            return response
-        except errors.APIStatusError as error:
-            if error.status_code == 429 or error.status_code >= 500:
-                raise TransientError(f"HTTP {error.status_code}") from error
-            raise
-        except (errors.APITimeoutError, errors.APIConnectionError, errors.APIResponseValidationError,
-                ValueError) as error:  # ValueError: a body that is not valid JSON
+            async with self._slots:
+                with IN_FLIGHT.track(1):
+                    async with self._session.post(self._url, json={"model": self.name, **kwargs},
+                                                  headers=self._headers) as reply:
+                        status, text = reply.status, await reply.text()
+        except self._aiohttp.ClientConnectorError as error:  # refused / no route: the server was not reached
+            self._connection(ok=False)
             raise TransientError(type(error).__name__) from error
+        except (asyncio.TimeoutError, self._aiohttp.ClientError) as error:
+            raise TransientError(type(error).__name__) from error
+        self._connection(ok=True)
+        if status == 429 or status >= 500:
+            raise TransientError(f"HTTP {status}")
+        if status >= 400:
+            raise RequestRejected(f"HTTP {status}: {text[:200]}")
+        try:
+            response = json.loads(text)
+        except ValueError as error:  # a body that is not valid JSON
+            raise TransientError("malformed JSON") from error
+        if not isinstance(response, dict) or not response.get("choices"):
+            raise TransientError("response without choices")
+        return response
 
-    def _request(self, **kwargs):
+    async def _request(self, **kwargs):
         start = time.perf_counter()
         try:
-            response = self.retry.call(lambda: self._create(**kwargs), self._count_retry)
+            response = await self.retry.acall(lambda: self._create(**kwargs), self._count_retry)
         except TransientError as error:
             return None, f"gave up after {self.retry.max_attempts} attempts: {error}", time.perf_counter() - start
-        except self._openai.APIError as error:
+        except RequestRejected as error:
             return None, f"{type(error).__name__}: {str(error)[:200]}", time.perf_counter() - start
         return response, None, time.perf_counter() - start
 
     @staticmethod
-    def _cost(response, seconds: float) -> Cost:
-        usage = getattr(response, "usage", None)
-        return Cost(1, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0, seconds)
+    def _cost(response: dict, seconds: float) -> Cost:
+        usage = response.get("usage") or {}
+        return Cost(1, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0, seconds)
 
-    def _choice_one(self, chat: Chat, choices: Sequence[str]) -> ChoiceResult:
-        response, error, seconds = self._request(messages=chat_dicts(chat), max_tokens=1, temperature=0.0,
-                                                 logprobs=True, top_logprobs=self.cfg.top_logprobs)
+    async def _choice_one(self, chat: Chat, choices: Sequence[str]) -> ChoiceResult:
+        response, error, seconds = await self._request(messages=chat_dicts(chat), max_tokens=1, temperature=0.0,
+                                                       logprobs=True, top_logprobs=self.cfg.top_logprobs)
         if error:
             return ChoiceResult(error=error, cost=Cost(1, 0, 0, seconds))
         cost = self._cost(response, seconds)
-        content = getattr(response.choices[0].logprobs, "content", None)
+        content = (response["choices"][0].get("logprobs") or {}).get("content")
         if not content:
             return ChoiceResult(error="server returned no logprobs", cost=cost)
         found = {c: -math.inf for c in choices}
-        for candidate in content[0].top_logprobs:
-            token = candidate.token.strip()
+        for candidate in content[0].get("top_logprobs") or []:
+            token = candidate["token"].strip()
             if token in found:
-                found[token] = max(found[token], candidate.logprob)
+                found[token] = max(found[token], candidate["logprob"])
         if all(v == -math.inf for v in found.values()):
             return ChoiceResult(error=f"none of {list(choices)} in the top {self.cfg.top_logprobs} tokens", cost=cost)
         return ChoiceResult(found, cost)
 
     def choice_logprobs(self, chats: Sequence[Chat], choices: Sequence[str]) -> list[ChoiceResult]:
-        return run_concurrently(lambda chat: self._choice_one(chat, choices), list(chats), self.cfg.max_concurrency)
+        return self._map(lambda chat: self._choice_one(chat, choices), chats)
 
-    def _generate_one(self, chat: Chat, params: GenerationParams) -> Generation:
+    async def _generate_one(self, chat: Chat, params: GenerationParams) -> Generation:
         kwargs = {"messages": chat_dicts(chat), "max_tokens": params.max_new_tokens,
                   "temperature": params.temperature, "seed": params.seed}
         if params.stop:
             kwargs["stop"] = list(params.stop)
-        response, error, seconds = self._request(**kwargs)
+        response, error, seconds = await self._request(**kwargs)
         if error:
             return Generation(error=error, cost=Cost(1, 0, 0, seconds))
-        return Generation(response.choices[0].message.content or "", self._cost(response, seconds))
+        return Generation((response["choices"][0].get("message") or {}).get("content") or "",
+                          self._cost(response, seconds))
 
     def generate(self, chats: Sequence[Chat], params: GenerationParams) -> list[Generation]:
-        return run_concurrently(lambda chat: self._generate_one(chat, params), list(chats), self.cfg.max_concurrency)
+        return self._map(lambda chat: self._generate_one(chat, params), chats)
 
 
 class OpenAIConfig(Section):

@@ -38,6 +38,7 @@ class RewardModel(ABC):
     name: str
     tokenizer: Any
     max_tokens: int
+    coalesces = True  # the model layer merges concurrent callers' conversations into one call (Coalescer)
 
     @abstractmethod
     def score_ids(self, encoded: Sequence[list[int]]) -> list[float]:

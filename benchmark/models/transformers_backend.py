@@ -18,9 +18,11 @@ from benchmark.records import Cost
 
 
 class TransformersChat(ChatModel):
+    coalesces = True  # the model layer merges concurrent callers' requests into one call (see Coalescer)
+
     def __init__(self, model: str, dtype: str = "bfloat16", batch_size: int = 8,
                  max_prompt_tokens: int = 2048, device: str = "cpu", threads: int | None = None,
-                 revision: str | None = None):
+                 revision: str | None = None, max_batch_tokens: int | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -35,17 +37,25 @@ class TransformersChat(ChatModel):
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype),
                                                           revision=revision).to(device).eval()
         self.batch_size, self.max_prompt_tokens, self.device = batch_size, max_prompt_tokens, device
+        self.max_batch_tokens = max_batch_tokens or batch_size * max_prompt_tokens
         self._torch = torch
 
     def _encode(self, chat: Chat) -> list[int]:
         return encode_chat(self.tokenizer, chat)
 
     def _batches(self, encoded: list[list[int]]):
-        """Indices of prompts that fit, grouped into length-sorted batches (less padding)."""
+        """Indices of prompts that fit, grouped into length-sorted batches (less padding) of at most
+        `batch_size` rows and `max_batch_tokens` padded tokens."""
         fitting = [i for i, ids in enumerate(encoded) if len(ids) <= self.max_prompt_tokens]
         fitting.sort(key=lambda i: len(encoded[i]))
-        for start in range(0, len(fitting), self.batch_size):
-            yield fitting[start:start + self.batch_size]
+        batch: list[int] = []
+        for i in fitting:  # sorted: the newest row is the widest
+            if batch and (len(batch) == self.batch_size or (len(batch) + 1) * len(encoded[i]) > self.max_batch_tokens):
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
 
     def _pad(self, rows: list[list[int]]):
         width = max(len(r) for r in rows)
@@ -116,6 +126,7 @@ class TransformersConfig(Section):
     kind: Literal["transformers"]
     dtype: Literal["bfloat16", "float32", "float16"] = "bfloat16"
     batch_size: int = Field(8, ge=1)
+    max_batch_tokens: int | None = Field(None, ge=16)  # padded tokens per forward; None: batch_size x max_prompt
     max_prompt_tokens: int = Field(2048, ge=16)
     device: str = "cpu"
     threads: int | None = None
@@ -128,7 +139,7 @@ class TransformersBackend(Backend):
     def chat(self, model) -> TransformersChat:
         cfg = self.cfg
         return TransformersChat(model.name, cfg.dtype, cfg.batch_size, cfg.max_prompt_tokens, cfg.device,
-                                cfg.threads, model.revision)
+                                cfg.threads, model.revision, cfg.max_batch_tokens)
 
     def reward(self, model) -> TransformersReward:
         cfg = self.cfg

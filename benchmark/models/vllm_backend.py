@@ -41,6 +41,8 @@ def engine(model: str, cfg, revision: str | None = None, **options):
 
 
 class VLLMChat(ChatModel):
+    coalesces = True  # the model layer hands the engine every pending request of all users at once
+
     def __init__(self, model: str, cfg, revision: str | None = None):
         self.name, self.cfg = model, cfg
         self.llm = engine(model, cfg, revision, max_model_len=cfg.max_model_len or cfg.max_prompt_tokens + 512,

@@ -34,6 +34,7 @@ class Outcome:
     fit_calls: dict[str, dict[str, float]] = field(default_factory=dict)
     setup_seconds: float = 0.0
     model_usage: dict[str, float] = field(default_factory=dict)
+    throughput: dict[str, float] = field(default_factory=dict)  # users and requests in flight, tokens/s
 
 
 def per_user(items: pd.DataFrame, outcome: Outcome, settings: RunConfig) -> pd.DataFrame:
@@ -54,7 +55,7 @@ def finish(run_dir: Path, records: Iterable[dict[str, Any]], outcome: Outcome, s
     table = per_user(items, outcome, settings)
     summary = {**outcome.labels, **summarize(items, table, settings.bootstrap, settings.seed),
                "setup_seconds": outcome.setup_seconds, "fit_seconds": float(sum(outcome.fit_seconds.values())),
-               "model_usage": outcome.model_usage}
+               "model_usage": outcome.model_usage, **outcome.throughput}
     table.to_csv(run_dir / "per_user.csv", index=False)
     write_json(run_dir / "summary.json", summary)
     print(format_summary(summary))

@@ -1,9 +1,18 @@
-"""One evaluation run: load, split, fit per user, judge every test pair in both orders, score, log."""
+"""One evaluation run: load, split, fit per user, judge every test pair in both orders, score, log.
+
+Users run concurrently (`users_in_flight` threads, each fitting then judging one user; a method's code stays
+sequential per user), so the backend always has many users' requests pending. Tables are built in data
+order, never completion order, so they are identical to a `users_in_flight=1` run.
+"""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +23,8 @@ from benchmark.config import DataConfig, LoggerConfig, RunConfig, ShardConfig, S
 from benchmark.data import load_benchmark
 from benchmark.methods import Method, UserData, build_method, visible_profile
 from benchmark.models import Models
+from benchmark.models.concurrency import IN_FLIGHT
+from benchmark.models.layer import metered
 from benchmark.records import ORDERS, JudgeItem, UserProfile
 from benchmark.runner.finish import Outcome, RunResult, finish
 from benchmark.runner.folder import RunFolder, data_fingerprint, write_json
@@ -42,6 +53,63 @@ def _judge_user(method: Method, split: UserSplit, state: dict, store: ItemStore,
             raise RuntimeError(f"{type(method).__name__}.judge must return one judgment per item, in order")
         store.append(item_record(pair, order, j) for (pair, order), j in zip(chunk, judgments))
         bar.update(len(chunk))
+
+
+def users_in_flight(settings: RunConfig, backend) -> int:
+    """`users_in_flight`, or as many as the backend can use: one per request slot of a server (each user has
+    at least one request pending), 64 for a local engine (its coalescer merges their requests)."""
+    return settings.users_in_flight or getattr(backend, "max_concurrency", 64)
+
+
+@dataclass
+class FitCosts:
+    seconds: dict[str, float]
+    calls: dict[str, dict[str, float]]
+
+
+def _run_users(method: Method, splits: Sequence[UserSplit], users: dict[str, UserData], folder: RunFolder,
+               store: ItemStore, settings: RunConfig, workers: int, bar,
+               after_user: Callable[[], object] = lambda: None) -> FitCosts:
+    """Fit then judge each user, `workers` users at a time; fit costs are metered per user (thread).
+    `after_user` runs (serialised) as each user finishes: the run's usage is saved for a later resume."""
+    costs, lock, fitted = FitCosts({}, {}), threading.Lock(), [0]
+
+    def one_user(split: UserSplit) -> None:
+        with metered() as meter:
+            state, seconds = folder.state(split.user_id, lambda: method.fit(users[split.user_id]))
+        with lock:
+            costs.seconds[split.user_id], costs.calls[split.user_id] = seconds, meter.snapshot()
+            fitted[0] += 1
+            bar.set_postfix_str(f"{fitted[0]}/{len(splits)} users fitted", refresh=False)
+        _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
+        with lock:
+            after_user()
+
+    if workers <= 1:
+        for split in splits:
+            one_user(split)
+        return costs
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="user") as pool:
+        futures = [pool.submit(one_user, split) for split in splits]
+        try:
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:  # Ctrl-C: users not started yet never start
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        failed = [f for f in done if f.exception() is not None]
+        if failed:  # users already started finish (their items are kept); the rest never start
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise failed[0].exception()
+    return costs
+
+
+def _throughput(usage: dict[str, float], wall_s: float, workers: int) -> dict[str, float]:
+    """How full the engines were kept (timing fields: they differ between identical runs)."""
+    flight = IN_FLIGHT.stats()
+    return {"users_in_flight": workers, "wall_seconds": wall_s,
+            "requests_in_flight_mean": flight["requests_in_flight_mean"],
+            "requests_in_flight_max": flight["requests_in_flight_max"],
+            "prompt_tokens_per_s": usage.get("prompt_tokens", 0) / wall_s if wall_s > 0 else 0.0}
 
 
 def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -79,29 +147,25 @@ def _run(cfg: DictConfig, run_dir: Path, layout: ShardLayout, folder: RunFolder)
 
     users = {s.user_id: UserData(s.user_id, s.train, s.val, visible_profile(
         method, bench.profiles.get(s.user_id, UserProfile(s.user_id)))) for s in splits}
-    usage_start, usage_earlier = models.usage(), folder.earlier_usage()
+    usage_start, usage_earlier, started = models.usage(), folder.earlier_usage(), time.perf_counter()
+    IN_FLIGHT.reset()
     method.workdir = layout.method_dir(folder)
     shared, setup_seconds = layout.setup(folder, config, data_digest, lambda: method.setup(list(users.values())))
     method.restore(shared)
     all_users, splits = [s.user_id for s in splits], layout.select(splits)  # a shard judges only its users
     store = ItemStore(folder.items)
     expected = [(p.pair_id, o) for s in splits for p in s.test for o in ORDERS]
-    fit_seconds: dict[str, float] = {}
-    fit_calls: dict[str, dict[str, float]] = {}
+    workers = users_in_flight(settings, models.backend)
     with tqdm(total=len(expected), initial=sum(k in store for k in expected), unit="judgment",
               desc=f"{method_cfg.name} on {bench.name}") as bar:
-        for split in splits:
-            bar.set_postfix_str(split.user_id)
-            before = models.usage()
-            state, fit_seconds[split.user_id] = folder.state(split.user_id, lambda: method.fit(users[split.user_id]))
-            fit_calls[split.user_id] = _delta(before, models.usage())
-            _judge_user(method, split, state, store, settings.seed, settings.batch_size, bar)
-            folder.save_usage(usage_earlier, _delta(usage_start, models.usage()))
+        fit = _run_users(method, splits, users, folder, store, settings, workers, bar,
+                         after_user=lambda: folder.save_usage(usage_earlier, _delta(usage_start, models.usage())))
+    wall_s = time.perf_counter() - started
 
+    usage = folder.save_usage(usage_earlier, _delta(usage_start, models.usage()))
     outcome = Outcome({"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
                        "model": method.model_label}, {s.user_id: (len(s.train), len(s.val)) for s in splits},
-                      fit_seconds, fit_calls, setup_seconds,
-                      folder.save_usage(usage_earlier, _delta(usage_start, models.usage())))
+                      fit.seconds, fit.calls, setup_seconds, usage, _throughput(usage, wall_s, workers))
     if layout.sharded:  # the run's tables come from prbench-merge, once every shard is done
         layout.write_part(folder, outcome, expected, all_users)
         return RunResult(folder.path, {}, pd.DataFrame())

@@ -82,3 +82,53 @@ def test_a_local_model_folder_with_new_weights_is_another_model(tmp_path):
     before = identity(MockConfig(kind="mock"), model)
     (folder / "model.safetensors").write_bytes(b"retrained")
     assert identity(MockConfig(kind="mock"), model) != before
+
+
+def test_threads_share_one_cache_and_meter(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = layer(tmp_path, "m", {"A": -1.0, "B": -2.0})
+    chats = [[Message("user", f"question {i}")] for i in range(400)]
+    with ThreadPoolExecutor(16) as pool:  # every chat asked by two threads: computed or hit, never lost
+        list(pool.map(lambda i: shared.choice_logprobs([chats[i % 400]], "AB"), range(800)))
+    assert shared.cache.hits + shared.cache.misses == 800
+    assert shared.usage.calls == shared.cache.misses >= 400
+    fresh = layer(tmp_path, "m", {"A": -1.0, "B": -2.0})
+    fresh.choice_logprobs(chats, "AB")
+    assert (fresh.cache.hits, fresh.usage.calls) == (400, 0)
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from benchmark.models.layer import RequestCache
+cache, name, start, stop = RequestCache(Path(sys.argv[1])), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+time.sleep(max(0.0, start - time.time()))
+i = 0
+while time.time() < stop:  # both processes write (one transaction each) during the same seconds
+    cache.put({f"{name}-{i}": {"v": i}, f"shared-{i}": {"v": i}})
+    assert cache.get(f"{name}-{i}") == {"v": i}
+    i += 1
+print(i)
+"""
+
+
+def test_two_processes_write_one_cache_file(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "shared.sqlite"
+    start = time.time() + 8  # both have imported by then
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(start), str(start + 2)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in "ab"]
+    written = {}
+    for name, proc in zip("ab", procs):
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        written[name] = int(out)
+    cache = RequestCache(path)
+    assert min(written.values()) > 10
+    for name, n in written.items():
+        assert all(cache.get(f"{name}-{i}") == {"v": i} for i in range(n))
+    assert all(cache.get(f"shared-{i}") == {"v": i} for i in range(max(written.values())))

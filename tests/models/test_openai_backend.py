@@ -25,7 +25,7 @@ def server():
 
 def judge_via(quick, url, name, *extra):
     cfg = quick("backend=openai", f"backend.base_url={url}", "backend.timeout_s=300", "backend.backoff_s=0.05",
-                "backend.max_attempts=12", "backend.max_concurrency=4", "split.max_users=3", f"run_name={name}",
+                "backend.max_attempts=12", "backend.max_concurrency=2", "split.max_users=3", f"run_name={name}",
                 *extra)
     return run(cfg, Path(cfg.results_dir) / "runs" / name)
 

@@ -50,3 +50,13 @@ def test_transformers_and_vllm_agree(quick):
     assert picks["hf"].keys() == picks["vllm"].keys() and len(picks["hf"]) == 480
     agree = sum(picks["hf"][k] == picks["vllm"][k] for k in picks["hf"]) / len(picks["hf"])
     assert agree >= 0.95, agree
+
+
+def test_users_in_flight_reach_the_engine_together(quick):
+    """Requests of two or more users arrive in one engine call (the coalescer merges concurrent users)."""
+    from benchmark.models import _LAYERS
+
+    cfg = quick(*VLLM, "split.max_users=4", "users_in_flight=4", "run_name=together")
+    run(cfg, Path(cfg.results_dir) / "runs" / "together")
+    layers = [layer for key, layer in _LAYERS.items() if key[0] == "chat" and key[1].kind == "vllm"]
+    assert layers and max(layer.coalescer.max_callers for layer in layers) >= 2
