@@ -4,8 +4,9 @@ embeddings.
 
 Follows the paper and its public language-model code:
 - an encoder maps a user's labelled pairs to a latent posterior q(z | pairs) = N(mean, diag(var)): each
-  (chosen, rejected) pair through an MLP (here on the difference of their reward features), one self-attention layer across the user's pairs, mean pooling,
-  and linear heads for the mean and log-variance (clamped, as the authors do);
+  (chosen, rejected) pair through an MLP (here on the difference of their reward features), one
+  self-attention layer across the user's pairs, mean pooling, and linear heads for the mean and
+  log-variance (clamped, as the authors do);
 - the reward r(x, y, z) is conditioned on z; P(chosen) = sigmoid(r(chosen, z) - r(rejected, z));
 - training maximises the variational bound: Bradley-Terry log-likelihood of held-out target pairs under
   z ~ q (reparameterised) minus beta · KL(q || N(0, I)); each step subsamples a random number of each
