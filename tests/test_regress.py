@@ -54,7 +54,7 @@ def test_cli_records_then_passes(quick, tmp_path):
     cli = [sys.executable, "-c", "from benchmark.regress import main; main()", "--baseline", str(baseline),
            "--run", str(folder)]
     assert subprocess.run(cli + ["--write"], capture_output=True).returncode == 0
-    assert json.loads(baseline.read_text())["longer"]["n_items"] == 48
+    assert json.loads(baseline.read_text())["longer"]["n_items"] == 66
     ok = subprocess.run(cli, capture_output=True, text=True)
     assert ok.returncode == 0 and "ok" in ok.stdout
     book = json.loads(baseline.read_text())

@@ -50,7 +50,7 @@ def test_flaky_server_gives_the_same_judgments(quick, server, monkeypatch):
 
 def test_unreachable_server_is_counted_failures_not_a_hang(quick):
     result = judge_via(quick, "http://127.0.0.1:9/v1", "down", "backend.max_attempts=2", "split.max_users=1")
-    assert result.summary["failures"] == result.summary["n_judgments"] == 8
+    assert result.summary["failures"] == result.summary["n_judgments"] == 18
 
 
 def test_against_real_vllm_serve(quick, tmp_path):
@@ -83,6 +83,6 @@ def test_against_real_vllm_serve(quick, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=60)
-    assert result.summary["failures"] == 0 and result.summary["model_usage"]["calls"] == 8
+    assert result.summary["failures"] == 0 and result.summary["model_usage"]["calls"] == 18
     assert all(0 < p < 1 for p in json.loads((result.folder / "items.jsonl").read_text().splitlines()[0])
                .values() if isinstance(p, float))
