@@ -1,9 +1,11 @@
 """Generate the bundled demo benchmark: synthetic users with known preferences.
 
 Each user has a weight vector over seven observable response traits and a persona that says the same
-thing in words. Responses to a prompt are assembled so every trait is visible in the text; a pair's label
-is drawn from a Bradley-Terry model of the user's weights. A few pairs per user pit a helpful response
-against an unhelpful one (everyone agrees); most differ only in style traits (users disagree).
+thing in words. Users have a long-tailed number of pairs (5 to 60, median 15; the real sets
+have 5 to over 100), so per-user learning curves and micro vs macro accuracy mean something.
+Responses to a prompt are assembled so every trait is visible in the text; a pair's label is drawn
+from a Bradley-Terry model of the user's weights. A fifth of each user's pairs pit a helpful response
+against an unhelpful one (everyone agrees); the rest differ only in style traits (users disagree).
 
     python scripts/make_demo.py            # rewrites benchmark/data/demo/{pairs,users}.jsonl
     python scripts/make_demo.py --out DIR  # writes elsewhere (the tests check it is reproducible)
@@ -15,10 +17,12 @@ import argparse
 import json
 import math
 import random
+from statistics import NormalDist
 from pathlib import Path
 
 SEED = 20250125
-N_USERS, PAIRS_PER_USER, AGREED_PER_USER = 60, 20, 4
+N_USERS, MIN_PAIRS, MAX_PAIRS, MEDIAN_PAIRS, SPREAD = 60, 5, 60, 15, 0.8
+AGREED_SHARE = 0.2  # pairs pitting a helpful answer against an unhelpful one (everyone agrees)
 QUALITY_WEIGHT = 4.0
 
 # trait -> (phrase when the user likes it, phrase when the user dislikes it)
@@ -211,14 +215,25 @@ def utility(weights: dict[str, float], traits: dict[str, int], good: bool) -> fl
     return sum(weights[n] * (2 * traits[n] - 1) for n in TRAIT_NAMES) + (QUALITY_WEIGHT if good else 0.0)
 
 
-def make_pairs(user: dict, rng: random.Random) -> list[dict]:
+def pair_counts(rng: random.Random) -> list[int]:
+    """Pairs per user: quantiles of a log-normal (median MEDIAN_PAIRS) clipped to [MIN_PAIRS, MAX_PAIRS],
+    dealt to users in a seeded order (about 1,200 pairs in all)."""
+    quantiles = [NormalDist(math.log(MEDIAN_PAIRS), SPREAD).inv_cdf((i + 0.5) / N_USERS) for i in range(N_USERS)]
+    counts = [max(MIN_PAIRS, min(MAX_PAIRS, round(math.exp(q)))) for q in quantiles]
+    rng.shuffle(counts)
+    return counts
+
+
+def make_pairs(user: dict, n_pairs: int, rng: random.Random) -> list[dict]:
     pairs = []
-    topic_ids = rng.sample(range(len(TOPICS)), PAIRS_PER_USER)
+    topic_ids = rng.sample(range(len(TOPICS)), min(n_pairs, len(TOPICS)))
+    topic_ids += rng.choices(range(len(TOPICS)), k=n_pairs - len(topic_ids))  # repeats beyond 30 pairs
+    n_agreed = max(1, round(AGREED_SHARE * n_pairs))
     for k, topic_id in enumerate(topic_ids):
         topic = TOPICS[topic_id]
         ta = {n: rng.randint(0, 1) for n in TRAIT_NAMES}
         tb = dict(ta)
-        agreed = k < AGREED_PER_USER
+        agreed = k < n_agreed
         for name in rng.sample(TRAIT_NAMES, 1 if agreed else rng.choice([1, 2])):
             tb[name] = 1 - tb[name]
         good_b = not agreed
@@ -244,7 +259,8 @@ def make_pairs(user: dict, rng: random.Random) -> list[dict]:
 def generate() -> tuple[list[dict], list[dict]]:
     rng = random.Random(SEED)
     users = [make_user(i, rng) for i in range(N_USERS)]
-    pairs = [pair for user in users for pair in make_pairs(user, rng)]
+    counts = pair_counts(rng)
+    pairs = [pair for user, n in zip(users, counts) for pair in make_pairs(user, n, rng)]
     return users, pairs
 
 

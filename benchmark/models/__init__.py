@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from benchmark.config import Section, parse_section
 from benchmark.models.base import ChatModel, ChoiceResult, Generation, GenerationParams
-from benchmark.models.embeddings import Embedder
+from benchmark.models.embeddings import HIDDEN_POOLING, Embedder, HiddenStateEmbedder
 from benchmark.models.layer import ModelLayer, RequestCache, RewardLayer
 from benchmark.models.packaged import cache_dir
 from benchmark.models.registry import Backend, backend_class, parse_backend, register_backend
@@ -66,9 +66,14 @@ def _layer(kind: str, backend: Any, model: ModelConfig, cache_cfg: CacheConfig) 
         return _LAYERS[key]
 
 
-def _embedder(name: str) -> Embedder:
+def _embedder(name: str, cache_cfg: CacheConfig) -> Embedder:
     with _LOADING:
-        return _load_embedder(name)
+        return _load_embedder(name, cache_cfg)
+
+
+def _hidden_embedder(model: ModelConfig, device: str, cache_cfg: CacheConfig) -> HiddenStateEmbedder:
+    with _LOADING:
+        return _load_hidden_embedder(model, device, cache_cfg)
 
 
 def unload_models(backend_kind: str | None = None) -> None:
@@ -77,9 +82,21 @@ def unload_models(backend_kind: str | None = None) -> None:
         del _LAYERS[key]
 
 
+def _embedding_store(cache_cfg: CacheConfig) -> RequestCache | None:
+    path = Path(cache_cfg.path) if cache_cfg.path else cache_dir() / "requests.sqlite"
+    return RequestCache(path, cache_cfg.mode) if cache_cfg.mode != "off" else None
+
+
 @cache
-def _load_embedder(name: str) -> Embedder:
-    return Embedder(name)
+def _load_embedder(name: str, cache_cfg: CacheConfig) -> Embedder:
+    return Embedder(name, cache=_embedding_store(cache_cfg))
+
+
+@cache
+def _load_hidden_embedder(model: ModelConfig, device: str, cache_cfg: CacheConfig) -> HiddenStateEmbedder:
+    """The chat model's own hidden states (e.g. model=llama31_8b model.embedder=hidden_last on a GPU)."""
+    return HiddenStateEmbedder(model.name, HIDDEN_POOLING[model.embedder], device=device, revision=model.revision,
+                               cache=_embedding_store(cache_cfg))
 
 
 class Models:
@@ -104,7 +121,11 @@ class Models:
         return _layer("reward", self.backend, self.model, self.cache)
 
     def embedder(self) -> Embedder:
-        return _embedder(self.model.embedder)
+        """`model.embedder`: a sentence-transformers model (minilm), or hidden_mean / hidden_last: the
+        chat model's last hidden layer, mean- or last-token-pooled. Vectors are cached like answers."""
+        if self.model.embedder in HIDDEN_POOLING:
+            return _hidden_embedder(self.model, getattr(self.backend, "device", "cpu"), self.cache)
+        return _embedder(self.model.embedder, self.cache)
 
     def usage(self) -> dict[str, float]:
         """Calls, tokens, seconds, failures, retries and cache hits so far (chat and reward models together);

@@ -47,7 +47,7 @@ def test_transformers_and_vllm_agree(quick):
         folder = run(cfg, Path(cfg.results_dir) / "runs" / name).folder
         rows = [json.loads(line) for line in (folder / "items.jsonl").read_text().splitlines()]
         picks[name] = {(r["pair_id"], r["order"]): r["preferred"] for r in rows}
-    assert picks["hf"].keys() == picks["vllm"].keys() and len(picks["hf"]) == 480
+    assert picks["hf"].keys() == picks["vllm"].keys() and len(picks["hf"]) == 468
     agree = sum(picks["hf"][k] == picks["vllm"][k] for k in picks["hf"]) / len(picks["hf"])
     assert agree >= 0.95, agree
 
