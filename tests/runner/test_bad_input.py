@@ -12,12 +12,14 @@ from tests.conftest import pair_row
 
 SECRET = "sk-test-XXXX-0123456789abcdef"
 QUICK = ("logger=none", "split.max_users=2")
-not_root = pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files: run as a normal user (CI)")
+# root ignores file modes (CAP_DAC_OVERRIDE): under root (CI), the read-only test drops those capabilities
+AS_ORDINARY_USER = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                    "--inh-caps=-dac_override,-dac_read_search", "--"] if os.geteuid() == 0 else []
 
 
-def command(*args, module="benchmark.runner.main"):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "WANDB_MODE": "offline"})
+def command(*args, module="benchmark.runner.main", prefix=()):
+    return subprocess.run([*prefix, sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "WANDB_MODE": "offline"})
 
 
 def tool(main, *args):
@@ -70,20 +72,21 @@ def test_prbench_bad_input(tmp_path, case):
     assert_clean_error(command(*QUICK, *args), code, *fragments)
 
 
-@not_root
 def test_read_only_results_dir_and_cache(tmp_path):
     read_only = tmp_path / "ro"
     read_only.mkdir()
     read_only.chmod(0o555)
-    assert_clean_error(command(*QUICK, "backend=mock", f"results_dir={read_only}"), 2, "cannot write the run folder")
+    assert_clean_error(command(*QUICK, "backend=mock", f"results_dir={read_only}", prefix=AS_ORDINARY_USER), 2,
+                       "cannot write the run folder")
     cache = tmp_path / "cache.sqlite"
     import sqlite3
 
     sqlite3.connect(cache).execute("CREATE TABLE answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     cache.chmod(0o444)
-    assert_clean_error(command(*QUICK, "backend=mock", f"cache.path={cache}", f"results_dir={tmp_path}/r"), 2,
-                       "config cache.path")
-    reading = command(*QUICK, "backend=mock", f"cache.path={cache}", "cache.mode=read", f"results_dir={tmp_path}/r")
+    assert_clean_error(command(*QUICK, "backend=mock", f"cache.path={cache}", f"results_dir={tmp_path}/r",
+                               prefix=AS_ORDINARY_USER), 2, "config cache.path")
+    reading = command(*QUICK, "backend=mock", f"cache.path={cache}", "cache.mode=read", f"results_dir={tmp_path}/r2",
+                      prefix=AS_ORDINARY_USER)
     assert reading.returncode == 0, reading.stderr[-3000:]  # a read-only cache is fine to read from
 
 
