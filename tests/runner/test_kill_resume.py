@@ -89,8 +89,8 @@ def test_sigkill_after_fitting_then_changed_config_is_refused(tmp_path):
 def test_two_processes_on_one_run_folder(tmp_path):
     """The second writer fails at once (exit 2) while the first holds the folder; nothing is judged twice."""
     items = tmp_path / "runs" / "shared" / "items.jsonl"
-    first = prbench(tmp_path, "run_name=shared", "resume=true", "backend.latency_s=0.4",
-                    "users_in_flight=1")  # ~30 s of judging, one user at a time
+    first = prbench(tmp_path, "run_name=shared", "resume=true", "backend.latency_s=0.1",
+                    "users_in_flight=1")  # one user at a time: ~10 s of model calls
     deadline = time.time() + 120
     while len(lines(items)) < 8 and first.poll() is None and time.time() < deadline:
         time.sleep(0.05)

@@ -49,7 +49,8 @@ def test_ray_cluster_runs_the_shards_as_tasks(tmp_path):
 
 
 def test_killed_shard_resumes_without_recomputing(tmp_path):
-    slow = ("method=plain", "backend=mock", "backend.latency_s=0.03", "split.max_users=10", "logger=none",
+    slow = ("method=plain", "backend=mock", "backend.latency_s=0.2", "users_in_flight=1", "split.max_users=10",
+            "logger=none",
             "cache.mode=off", f"results_dir={tmp_path}", "run_name=sharded", "shard.count=2")
     shard0 = tmp_path / "runs" / "sharded" / "shards" / "0-of-2"
     cmd = [sys.executable, "-m", "benchmark.runner.main", *slow, "shard.index=0"]
