@@ -56,14 +56,14 @@ def test_summary_reports_requests_in_flight(quick):
 def test_smollm2_concurrent_run_equals_one_user_at_a_time(quick):
     """A real model: users' requests are merged into shared batches, and the verdicts do not change (the
     probabilities only by float32 rounding: a batch's padding width changes the order of additions)."""
-    from benchmark.models import _LAYERS
+    from benchmark.models import Models
 
-    common = ("backend=transformers", "backend.dtype=float32", "split.max_users=3", "batch_size=4")
+    common = ("backend=transformers", "backend.dtype=float32", "split.max_users=2", "batch_size=4")
     one = run_with(quick, "one", *common, "users_in_flight=1")
-    layer = next(v for k, v in _LAYERS.items() if k[0] == "chat" and k[1].kind == "transformers"
-                 and k[1].dtype == "float32")
+    cfg = quick(*common)
+    layer = Models(cfg.backend, cfg.model, cfg.cache).chat()  # the loaded model the runs share
     layer.coalescer.max_callers = 0
-    many = run_with(quick, "many", *common, "users_in_flight=3")
+    many = run_with(quick, "many", *common, "users_in_flight=2")
     assert layer.coalescer.max_callers >= 2  # batches held several users' requests
     assert [(r["pair_id"], r["order"], r["preferred"]) for r in many["items"]] == \
         [(r["pair_id"], r["order"], r["preferred"]) for r in one["items"]]
