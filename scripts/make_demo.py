@@ -21,8 +21,8 @@ from statistics import NormalDist
 from pathlib import Path
 
 SEED = 20250125
-N_USERS, MIN_PAIRS, MAX_PAIRS, MEDIAN_PAIRS, SPREAD = 60, 5, 60, 15, 0.8
-AGREED_SHARE = 0.2  # pairs pitting a helpful answer against an unhelpful one (everyone agrees)
+N_USERS, MIN_PAIRS, MAX_PAIRS, MEDIAN_PAIRS, SPREAD = 60, 5, 100, 25, 0.7
+AGREED_SHARE = 0.1  # pairs pitting a helpful answer against an unhelpful one (everyone agrees)
 QUALITY_WEIGHT = 4.0
 
 # trait -> (phrase when the user likes it, phrase when the user dislikes it)
