@@ -89,15 +89,15 @@ def test_sigkill_after_fitting_then_changed_config_is_refused(tmp_path):
 def test_two_processes_on_one_run_folder(tmp_path):
     """The second writer fails at once (exit 2) while the first holds the folder; nothing is judged twice."""
     items = tmp_path / "runs" / "shared" / "items.jsonl"
-    first = prbench(tmp_path, "run_name=shared", "resume=true", "backend.latency_s=0.4",
+    first = prbench(tmp_path, "run_name=shared", "resume=true", "backend.latency_s=0.4", "split.max_users=3",
                     "users_in_flight=1")  # ~30 s of judging, one user at a time
     deadline = time.time() + 120
     while len(lines(items)) < 8 and first.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    second = prbench(tmp_path, "run_name=shared", "resume=true")
+    second = prbench(tmp_path, "run_name=shared", "resume=true", "split.max_users=3")
     assert second.wait(timeout=120) == 2
     assert "in use by another prbench process" in second.stderr.read()
     assert first.poll() is None, "the first run should still have been running"
     assert first.wait(timeout=120) == 0, first.stderr.read()
     keys = [tuple(json.loads(line)[k] for k in ("pair_id", "order")) for line in lines(items)]
-    assert len(keys) == len(set(keys)) == 142
+    assert len(keys) == len(set(keys)) == 52
