@@ -14,8 +14,9 @@ Follows the paper's ideal-point model (PAL-A) and its few-shot protocol:
 Differs, and why:
 - frozen embeddings (MiniLM by default; the paper's PAL models also run on frozen foundation-model
   embeddings) and a linear f, which generalised best here on a few pairs per user;
-- the user's logits get an L2 pull towards 0 (the uniform mixture) in `fit`, so a user with a handful of
-  pairs is not forced onto one prototype (the paper leaves this to early stopping);
+- in `fit` the user's logits start at the population's (the mean of the training users' logits) and get
+  an L2 pull towards them, a Gaussian prior on the mixture: a user with a handful of pairs stays near the
+  population mixture and one with many moves away (the paper leaves this to early stopping);
 - full-batch Adam in `setup` (every pair every step): the benchmarks' training sets are small.
 """
 
@@ -59,7 +60,7 @@ class PluralisticAlignment(Method):
         weight_decay: float = Field(1e-3, ge=0)
         fit_steps: int = Field(200, ge=1, description="Adam steps fitting a user's mixture")
         fit_lr: float = Field(5e-2, gt=0)
-        mixture_prior: float = Field(0.5, ge=0, description="L2 pull of a user's logits towards uniform")
+        mixture_prior: float = Field(0.5, ge=0, description="L2 pull of a user's logits towards the population's")
         seed: int = 0
 
     @property
@@ -89,7 +90,9 @@ class PluralisticAlignment(Method):
                 if step % 100 == 0 or step == p.steps:
                     curve.append(curve_point(step, loss.item(), float((margin > 0).float().mean())))
         sha = save_module(net, self.workdir / "pal.pt")
+        population = net.logits.detach().mean(0)
         return {"weights": "pal.pt", "sha256": sha, "dim": chosen.shape[1], "n_users": len(data),
+                "population_logits": population.tolist(),
                 "embedder": self.models.model.embedder, "n_pairs": len(chosen), "curve": curve}
 
     def restore(self, shared: State) -> None:
@@ -97,11 +100,13 @@ class PluralisticAlignment(Method):
         p = self.params
         net = PALNet(shared["dim"], p.space, p.prototypes, shared["n_users"])
         self.net = load_module(net, self.workdir / shared["weights"], shared["sha256"]).requires_grad_(False)
+        self.population = torch.tensor([shared["population_logits"]], dtype=torch.float32)
 
     def fit(self, user: UserData) -> State:
-        """The user's K mixture logits from their own train+val pairs; f and the prototypes stay frozen."""
+        """The user's K mixture logits from their own train+val pairs, pulled towards the population's; f and
+        the prototypes stay frozen."""
         p = self.params
-        logits = torch.zeros(1, p.prototypes, requires_grad=True)
+        logits = self.population.clone().requires_grad_(True)
         if not user.known:
             return {"logits": logits[0].tolist(), "n_pairs": 0}
         chosen, rejected = (torch.from_numpy(a) for a in embed_pairs(self.models, user.known))
@@ -111,7 +116,7 @@ class PluralisticAlignment(Method):
             for _ in range(p.fit_steps):
                 expanded = logits.expand(len(chosen), -1)
                 margin = self.net.reward(chosen, expanded) - self.net.reward(rejected, expanded)
-                loss = bt_loss(margin, mask) + p.mixture_prior * logits.pow(2).sum() / len(chosen)
+                loss = bt_loss(margin, mask) + p.mixture_prior * (logits - self.population).pow(2).sum() / len(chosen)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

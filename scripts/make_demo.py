@@ -1,10 +1,10 @@
 """Generate the bundled demo benchmark: synthetic users with known preferences.
 
 Each user has a weight vector over seven observable response traits and a persona that says the same
-thing in words. Users have a long-tailed number of pairs (5 to 60, median 15; the real sets
-have 5 to over 100), so per-user learning curves and micro vs macro accuracy mean something.
+thing in words. Users have a long-tailed number of pairs (log-normal, median 25, 5 to 100, like
+PRISM's), so per-user learning curves and micro vs macro accuracy mean something.
 Responses to a prompt are assembled so every trait is visible in the text; a pair's label is drawn
-from a Bradley-Terry model of the user's weights. A fifth of each user's pairs pit a helpful response
+from a Bradley-Terry model of the user's weights. A tenth of each user's pairs pit a helpful response
 against an unhelpful one (everyone agrees); the rest differ only in style traits (users disagree).
 
     python scripts/make_demo.py            # rewrites benchmark/data/demo/{pairs,users}.jsonl
@@ -21,8 +21,8 @@ from statistics import NormalDist
 from pathlib import Path
 
 SEED = 20250125
-N_USERS, MIN_PAIRS, MAX_PAIRS, MEDIAN_PAIRS, SPREAD = 60, 5, 60, 15, 0.8
-AGREED_SHARE = 0.2  # pairs pitting a helpful answer against an unhelpful one (everyone agrees)
+N_USERS, MIN_PAIRS, MAX_PAIRS, MEDIAN_PAIRS, SPREAD = 60, 5, 100, 25, 0.7
+AGREED_SHARE = 0.1  # pairs pitting a helpful answer against an unhelpful one (everyone agrees)
 QUALITY_WEIGHT = 4.0
 
 # trait -> (phrase when the user likes it, phrase when the user dislikes it)
@@ -217,7 +217,7 @@ def utility(weights: dict[str, float], traits: dict[str, int], good: bool) -> fl
 
 def pair_counts(rng: random.Random) -> list[int]:
     """Pairs per user: quantiles of a log-normal (median MEDIAN_PAIRS) clipped to [MIN_PAIRS, MAX_PAIRS],
-    dealt to users in a seeded order (about 1,200 pairs in all)."""
+    dealt to users in a seeded order (1,865 pairs in all)."""
     quantiles = [NormalDist(math.log(MEDIAN_PAIRS), SPREAD).inv_cdf((i + 0.5) / N_USERS) for i in range(N_USERS)]
     counts = [max(MIN_PAIRS, min(MAX_PAIRS, round(math.exp(q)))) for q in quantiles]
     rng.shuffle(counts)

@@ -82,19 +82,21 @@ def cli(baseline, *args):
 
 def test_cli_records_passes_reruns_and_catches_a_drop(quick, tmp_path):
     folders = {}
-    for name, extra in (("a", []), ("b", ["seed=1", "split.seed=0"]), ("short", ["method.params.shorter=true"])):
+    # on these 6 demo users the shorter answer wins more often, so "longer" is the drop
+    for name, extra in (("a", ["method.params.shorter=true"]), ("b", ["method.params.shorter=true", "seed=1", "split.seed=0"]),
+                        ("long", [])):
         cfg = quick("method=longer", f"run_name=demo/{name}", *extra)
         folders[name] = run(cfg, Path(cfg.results_dir) / "runs" / cfg.run_name).folder
     baseline = tmp_path / "baseline.json"
     recorded = cli(baseline, "--run", folders["a"], folders["b"], "--write")
     assert recorded.returncode == 0, recorded.stderr
     entry = json.loads(baseline.read_text())["methods"]["longer"]
-    assert entry["reruns"] == 2 and entry["seeds"] == [0, 1] and entry["deterministic"] and len(entry["items"]) == 48
+    assert entry["reruns"] == 2 and entry["seeds"] == [0, 1] and entry["deterministic"] and len(entry["items"]) == 110
     ok = cli(baseline, "--run", folders["a"])
     assert ok.returncode == 0 and ok.stdout.split()[0] == "ok", ok.stdout + ok.stderr
-    refused = cli(baseline, "--run", folders["short"])  # another method config: named, refused
-    assert refused.returncode == 2 and "method.params.shorter: run True, baseline False" in refused.stderr
-    worse = cli(baseline, "--run", folders["short"], "--allow-method-change")
+    refused = cli(baseline, "--run", folders["long"])  # another method config: named, refused
+    assert refused.returncode == 2 and "method.params.shorter: run False, baseline True" in refused.stderr
+    worse = cli(baseline, "--run", folders["long"], "--allow-method-change")
     assert worse.returncode == 1 and "REGRESSION" in worse.stdout
 
 

@@ -79,7 +79,7 @@ def build(kind: str, workdir, **params):
     """A learned method on the planted embedder, its files under `workdir`."""
     from benchmark.methods import method_class
 
-    cls = method_class(kind)
+    cls = method_class(kind)  # loaded through the package's entry points
     method = cls(cls.Params(**params), planted_models())
     method.workdir = workdir
     return method

@@ -26,11 +26,11 @@ def items(folder):
 def test_margins_are_recorded_beside_the_verdict(quick):
     result, reward = rm_run(quick, "rm", "method=classifier_rm")
     rows = items(result.folder)
-    assert len(rows) == 32 and len(reward.seen) == 64  # two conversations per judgment
+    assert len(rows) == 52 and len(reward.seen) == 104  # two conversations per judgment
     for row in rows:
         assert (row["margin"] > 0) == (row["preferred"] == "first")
         assert row["margin_chosen"] == (row["margin"] if row["order"] == "AB" else -row["margin"])
-    assert result.summary["mean_margin_chosen"] == pytest.approx(sum(r["margin_chosen"] for r in rows) / 32)
+    assert result.summary["mean_margin_chosen"] == pytest.approx(sum(r["margin_chosen"] for r in rows) / 52)
 
 
 def test_synthesizeme_prompts_are_read_not_recomputed(quick, fit_synthesizeme):
@@ -42,7 +42,7 @@ def test_synthesizeme_prompts_are_read_not_recomputed(quick, fit_synthesizeme):
     saved = {p.stem: json.loads(p.read_text())["state"]["about_user"] for p in (synth.folder / "fit").glob("demo_*")}
     shown = {c[0].content for c in reward.seen}
     assert shown == {f"About this user:\n{text}" for text in saved.values()}
-    assert result.summary["n_judgments"] == 32
+    assert result.summary["n_judgments"] == 52
 
 
 def test_synthesizeme_context_without_its_run_is_an_error(quick, tmp_path):

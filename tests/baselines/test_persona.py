@@ -25,8 +25,8 @@ def run_quick(quick, *overrides):
 def test_oracle_shows_the_ground_truth_persona(quick):
     cfg, result = run_quick(quick, "method=persona_oracle", "split.max_users=2")
     about = about_sections(cfg)
-    assert len(about) == 28 and all(a.startswith("## About this user\nThis user ") for a in about)
-    assert result.summary["n_judgments"] == 28
+    assert len(about) == 44 and all(a.startswith("## About this user\nThis user ") for a in about)
+    assert result.summary["n_judgments"] == 44
 
 
 def test_non_oracle_variants_never_see_the_ground_truth(quick):
@@ -89,7 +89,7 @@ def test_variants_run_with_smollm2(quick, method, mode):
     result = run(cfg, Path(cfg.results_dir) / "runs" / cfg.run_name)
     import json
 
-    assert result.summary["n_judgments"] == 18 and result.summary["model_usage"]["calls"] >= 18
+    assert result.summary["n_judgments"] == 28 and result.summary["model_usage"]["calls"] >= 28
     items = [json.loads(line) for line in (result.folder / "items.jsonl").read_text().splitlines()]
     assert {i["preferred"] for i in items} <= {"first", "second", "tie", "fail"} and all(i["raw"] for i in items)
     assert result.summary["failures"] == sum(i["preferred"] == "fail" for i in items)

@@ -44,8 +44,8 @@ def test_plain_judge_with_smollm2(tmp_path):
     cfg = make_config("logger=none", "split.max_users=3", "cache.mode=off", f"results_dir={tmp_path}")
     result = run(cfg, tmp_path / "run")
     s = result.summary
-    assert s["n_judgments"] == 32 and s["failures"] == 0 and s["model"] == "smollm2"
-    assert s["cost"]["calls"] == 32 and s["cost"]["prompt_tokens"] > 32 * 100
+    assert s["n_judgments"] == 52 and s["failures"] == 0 and s["model"] == "smollm2"
+    assert s["cost"]["calls"] == 52 and s["cost"]["prompt_tokens"] > 52 * 100
     items = [json.loads(line) for line in (tmp_path / "run" / "items.jsonl").read_text().splitlines()]
     users = {i["user_id"] for i in items}
     per_user = [sum(i["correct"] for i in items if i["user_id"] == u) / sum(i["user_id"] == u for i in items)
@@ -92,7 +92,7 @@ def test_reasoning_mode_with_smollm2_finishes_with_counted_failures(tmp_path):
                       "split.max_users=1", "cache.mode=off", f"results_dir={tmp_path}")
     result = run(cfg, tmp_path / "run")
     s = result.summary
-    assert s["n_judgments"] == 18 and s["model_usage"]["calls"] >= 18
-    assert s["cost"]["completion_tokens"] <= 18 * (48 + 8)  # every generation bounded
+    assert s["n_judgments"] == 28 and s["model_usage"]["calls"] >= 28
+    assert s["cost"]["completion_tokens"] <= 28 * (48 + 8)  # every generation bounded
     items = [__import__("json").loads(line) for line in (tmp_path / "run" / "items.jsonl").read_text().splitlines()]
     assert all(i["raw"] for i in items) and s["failures"] == sum(i["preferred"] == "fail" for i in items)

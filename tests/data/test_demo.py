@@ -27,13 +27,13 @@ def test_labels_follow_user_weights():
     """Everyone picks the helpful answer in agreed pairs; in the rest, users disagree by their weights."""
     users = {u["user_id"]: u for u in read(demo_dir() / "users.jsonl")}
     pairs = read(demo_dir() / "pairs.jsonl")
-    assert len(users) == 60 and 1100 <= len(pairs) <= 1300
+    assert len(users) == 60 and 1700 <= len(pairs) <= 2000
     per_user = np.bincount(np.unique([p["user_id"] for p in pairs], return_inverse=True)[1])
     # long-tailed like the real sets: everyone has the 5 the split needs, a few users have many more
-    assert per_user.min() == 5 and per_user.max() >= 50 and np.median(per_user) < per_user.mean()
+    assert per_user.min() == 5 and per_user.max() == 100 and np.median(per_user) < per_user.mean()
     agreed = [p for p in pairs if p["kind"] == "agreed"]
-    assert 0.15 <= len(agreed) / len(pairs) <= 0.25
-    assert np.mean([p["p_chosen"] > 0.5 for p in agreed]) > 0.9
+    assert 0.05 <= len(agreed) / len(pairs) <= 0.15
+    assert np.mean([p["p_chosen"] > 0.5 for p in agreed]) > 0.85  # one style trait can outweigh quality
     # Users disagree: among users who strongly like vs dislike humour, the joking answer wins for one group.
     joke = "😄"
     def joke_rate(sign):

@@ -91,7 +91,7 @@ def test_schema_doc_names_the_columns_we_read():
 
 def test_demo_is_bundled():
     bench = load_benchmark(DataConfig(**make_config().data))
-    assert len(bench.user_ids) == 60 and len(bench.pairs) == 1176
+    assert len(bench.user_ids) == 60 and len(bench.pairs) == 1865
     assert all(p.persona_truth for p in bench.profiles.values())
 
 

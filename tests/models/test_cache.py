@@ -66,8 +66,8 @@ def test_cached_rerun_of_a_finished_run_makes_no_request(quick, tmp_path):
                Path(quick().results_dir) / "runs" / "cold")
     warm = run(quick("backend=mock", "cache.mode=write", cache, "run_name=warm"),
                Path(quick().results_dir) / "runs" / "warm")
-    assert cold.summary["model_usage"]["calls"] == 66
-    assert warm.summary["model_usage"]["calls"] == 0 and warm.summary["model_usage"]["cache_hits"] == 66
+    assert cold.summary["model_usage"]["calls"] == 110
+    assert warm.summary["model_usage"]["calls"] == 0 and warm.summary["model_usage"]["cache_hits"] == 110
     assert warm.summary["micro_accuracy"] == cold.summary["micro_accuracy"]
 
 

@@ -83,6 +83,6 @@ def test_against_real_vllm_serve(quick, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=60)
-    assert result.summary["failures"] == 0 and result.summary["model_usage"]["calls"] == 18
+    assert result.summary["failures"] == 0 and result.summary["model_usage"]["calls"] == 28
     assert all(0 < p < 1 for p in json.loads((result.folder / "items.jsonl").read_text().splitlines()[0])
                .values() if isinstance(p, float))

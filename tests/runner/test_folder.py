@@ -127,19 +127,19 @@ def test_a_second_writer_is_refused_at_once(quick):
             run(quick("backend=mock", "run_name=locked", "resume=true"), run_dir(cfg))
     finally:
         holder.close()
-    assert run(quick("backend=mock", "run_name=locked", "resume=true"), run_dir(cfg)).summary["n_judgments"] == 48
+    assert run(quick("backend=mock", "run_name=locked", "resume=true"), run_dir(cfg)).summary["n_judgments"] == 110
 
 
 def test_model_usage_adds_up_across_resumed_processes(quick):
     cfg = quick("backend=mock", "run_name=usage")
     folder = run_dir(cfg)
     full = run(cfg, folder).summary["model_usage"]["calls"]
-    assert full == 48
+    assert full == 110
     lines = (folder / "items.jsonl").read_text().splitlines()
     (folder / "items.jsonl").write_text("\n".join(lines[:20]) + "\n")
     (folder / "summary.json").unlink()
     resumed = run(quick("backend=mock", "run_name=usage", "resume=true"), folder).summary["model_usage"]
-    assert resumed["calls"] == 48 + 28  # every request any process of this run sent
+    assert resumed["calls"] == 110 + 90  # every request any process of this run sent
 
 
 def test_mock_runs_are_labelled_mock(quick):

@@ -24,15 +24,15 @@ def test_outputs(quick):
     for name in ("config.yaml", "provenance.json", "items.jsonl", "per_user.csv", "summary.json"):
         assert (folder / name).exists(), name
     items = [json.loads(line) for line in (folder / "items.jsonl").read_text().splitlines()]
-    assert len(items) == 66 and {i["order"] for i in items} == {"AB", "BA"}
+    assert len(items) == 110 and {i["order"] for i in items} == {"AB", "BA"}
     per_user = pd.read_csv(folder / "per_user.csv")
     assert list(per_user.columns[:8]) == ["user_id", "n_train", "n_val", "n_test", "n_judgments", "accuracy",
                                           "ci_low", "ci_high"]
-    assert per_user["n_train"].tolist() == [8, 16, 9, 8, 29, 36] and per_user["n_val"].tolist() == [2, 5, 3, 2, 9, 12]
+    assert per_user["n_train"].tolist() == [13, 25, 15, 12, 40, 60] and per_user["n_val"].tolist() == [4, 8, 5, 4, 14, 20]
     assert len(per_user) == 6 and (per_user["n_judgments"] == 2 * per_user["n_test"]).all()
     summary = json.loads((folder / "summary.json").read_text())
-    assert summary["n_judgments"] == 66 and summary["method"] == "plain"
-    assert summary["micro_accuracy"] == pytest.approx(sum(i["correct"] for i in items) / 66)
+    assert summary["n_judgments"] == 110 and summary["method"] == "plain"
+    assert summary["micro_accuracy"] == pytest.approx(sum(i["correct"] for i in items) / 110)
     provenance = json.loads((folder / "provenance.json").read_text())
     assert "torch" in provenance["packages"] and "git" in provenance
 
@@ -60,7 +60,7 @@ def test_existing_results_need_resume(quick):
     with pytest.raises(RunError, match="resume=true"):
         run(cfg, run_dir(cfg))
     again = run(quick("backend=mock", "resume=true"), run_dir(cfg))
-    assert again.summary["n_judgments"] == 66
+    assert again.summary["n_judgments"] == 110
 
 
 def test_resume_with_another_config_is_refused(quick):
@@ -81,7 +81,7 @@ def test_resume_judges_only_missing_items(quick):
     chat = Models(cfg.backend, cfg.model, cfg.cache).chat().inner  # the instance the run uses
     seen_before = len(chat.seen)
     resumed = run(quick("backend=mock", "resume=true"), folder)
-    assert len(chat.seen) - seen_before == 66 - 20
+    assert len(chat.seen) - seen_before == 110 - 20
     pd.testing.assert_frame_equal(first.per_user.drop(columns=["fit_seconds"]),
                                   resumed.per_user.drop(columns=["fit_seconds"]))
 
