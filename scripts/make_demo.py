@@ -4,7 +4,7 @@ Each user has a weight vector over seven observable response traits and a person
 thing in words. Users have a long-tailed number of pairs (log-normal, median 25, 5 to 100, like
 PRISM's), so per-user learning curves and micro vs macro accuracy mean something.
 Responses to a prompt are assembled so every trait is visible in the text; a pair's label is drawn
-from a Bradley-Terry model of the user's weights. A tenth of each user's pairs pit a helpful response
+from a Bradley-Terry model of the user's weights. A fifth of each user's pairs pit a helpful response
 against an unhelpful one (everyone agrees); the rest differ only in style traits (users disagree).
 
     python scripts/make_demo.py            # rewrites benchmark/data/demo/{pairs,users}.jsonl
@@ -22,7 +22,7 @@ from pathlib import Path
 
 SEED = 20250125
 N_USERS, MIN_PAIRS, MAX_PAIRS, MEDIAN_PAIRS, SPREAD = 60, 5, 100, 25, 0.7
-AGREED_SHARE = 0.1  # pairs pitting a helpful answer against an unhelpful one (everyone agrees)
+AGREED_SHARE = 0.2  # pairs pitting a helpful answer against an unhelpful one (everyone agrees)
 QUALITY_WEIGHT = 4.0
 
 # trait -> (phrase when the user likes it, phrase when the user dislikes it)

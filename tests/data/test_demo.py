@@ -32,7 +32,7 @@ def test_labels_follow_user_weights():
     # long-tailed like the real sets: everyone has the 5 the split needs, a few users have many more
     assert per_user.min() == 5 and per_user.max() == 100 and np.median(per_user) < per_user.mean()
     agreed = [p for p in pairs if p["kind"] == "agreed"]
-    assert 0.05 <= len(agreed) / len(pairs) <= 0.15
+    assert 0.15 <= len(agreed) / len(pairs) <= 0.25
     assert np.mean([p["p_chosen"] > 0.5 for p in agreed]) > 0.85  # one style trait can outweigh quality
     # Users disagree: among users who strongly like vs dislike humour, the joking answer wins for one group.
     joke = "😄"
