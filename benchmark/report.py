@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,12 +12,11 @@ from typing import Any
 import pandas as pd
 from hydra.experimental.callback import Callback
 
-from benchmark.errors import DataError, PrbenchError
+from benchmark.errors import PrbenchError
+from benchmark.runs import SUMMARY, list_runs, read_summary
 from benchmark.shipped import REFERENCE_DIR
 
 REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"
-SUMMARY_KEYS = ("data", "method", "model", "macro_accuracy", "macro_ci", "micro_accuracy", "micro_ci",
-                "failure_rate", "tie_rate", "order_consistency", "n_users", "n_judgments", "seconds_per_judgment")
 # numbers stay numbers: CI bounds are numeric columns; only rendering (format_*) turns them into text
 LEADERBOARD_COLUMNS = ["data", "method", "model", "macro", "macro_ci_low", "macro_ci_high", "micro", "micro_ci_low",
                        "micro_ci_high", "soft_accuracy", "failure_rate", "tie_rate", "order_consistency",
@@ -66,36 +64,20 @@ def format_summary(s: dict[str, Any]) -> str:
     ])
 
 
-def read_summary(path: Path) -> dict[str, Any]:
-    """One run's summary.json; a damaged one is a DataError naming the file (and the missing field)."""
-    try:
-        s = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"not a readable summary ({error}); rerun the run with resume=true to rewrite it, or "
-                        f"delete it", source=str(path)) from None
-    if not isinstance(s, dict):
-        raise DataError("a summary must be a JSON object", source=str(path))
-    missing = next((k for k in SUMMARY_KEYS if k not in s), None)
-    if missing:
-        raise DataError("missing from the summary", source=str(path), field=missing)
-    return s
-
-
 def collect_runs(runs_dir: Path) -> pd.DataFrame:
-    if not Path(runs_dir).is_dir():
-        raise DataError("no such folder of runs", source=str(runs_dir))
+    """One leaderboard row per finished run below `runs_dir` (numbers stay numbers)."""
     rows = []
-    for path in sorted(Path(runs_dir).rglob("summary.json")):
-        s = read_summary(path)
+    for folder in list_runs(runs_dir):
+        s = read_summary(folder / SUMMARY)
         rows.append({
-            "data": s["data"], "method": s["method"], "model": s["model"],
-            "macro": s["macro_accuracy"], "macro_ci_low": s["macro_ci"][0], "macro_ci_high": s["macro_ci"][1],
-            "micro": s["micro_accuracy"], "micro_ci_low": s["micro_ci"][0], "micro_ci_high": s["micro_ci"][1],
-            "soft_accuracy": s.get("soft_accuracy"), "degenerate": s.get("degenerate"),
-            "failure_rate": s["failure_rate"], "tie_rate": s["tie_rate"],
-            "order_consistency": s["order_consistency"], "n_users": s["n_users"],
-            "n_judgments": s["n_judgments"], "seconds_per_judgment": s["seconds_per_judgment"],
-            "run": str(path.parent.relative_to(runs_dir)),
+            "data": s.data, "method": s.method, "model": s.model,
+            "macro": s.macro_accuracy, "macro_ci_low": s.macro_ci[0], "macro_ci_high": s.macro_ci[1],
+            "micro": s.micro_accuracy, "micro_ci_low": s.micro_ci[0], "micro_ci_high": s.micro_ci[1],
+            "soft_accuracy": s.soft_accuracy, "degenerate": s.degenerate,
+            "failure_rate": s.failure_rate, "tie_rate": s.tie_rate,
+            "order_consistency": s.order_consistency, "n_users": s.n_users,
+            "n_judgments": s.n_judgments, "seconds_per_judgment": s.seconds_per_judgment,
+            "run": str(folder.relative_to(runs_dir)),
         })
     df = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
     return df.sort_values(["data", "macro"], ascending=[True, False], kind="stable").reset_index(drop=True)

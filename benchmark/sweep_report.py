@@ -15,11 +15,13 @@ import pandas as pd
 
 from benchmark.report import (against_reference, cli_errors, collect_runs, format_leaderboard, format_reference,
                               to_markdown)
+from benchmark.runs import read_per_user
+
 
 def per_user_tables(runs_dir: Path, board: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for row in board.itertuples(index=False):
-        table = pd.read_csv(runs_dir / row.run / "per_user.csv")
+        table = read_per_user(runs_dir / row.run)
         table["method"] = f"{row.method} ({row.data})"
         frames.append(table)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
