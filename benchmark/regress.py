@@ -1,7 +1,7 @@
 """Regression gate: did a change make a method worse on these fixed items, beyond the noise of reruns?
 
-    prbench-regress --baseline results/baselines/demo.json --run RUN [RUN ...]           # gate
-    prbench-regress --baseline results/baselines/demo.json --run RUN [RUN ...] --write   # (re)record
+    prbench-regress --baseline results/gate/demo.json --run RUN [RUN ...]           # gate
+    prbench-regress --baseline results/gate/demo.json --run RUN [RUN ...] --write   # (re)record
 
 Recording keeps, per method, every judged item (user, pair, order) with how many of the R recorded reruns
 (runs of that method, e.g. with seeds 0..R-1) judged it correctly, plus fingerprints of the items' texts and
