@@ -3,7 +3,7 @@ items.jsonl, per_user.csv, summary.json and W&B run, exactly as the unsharded ru
 
 Every shard must be there, finished (every expected item judged), and run with the same config except
 `shard.index` (and `resume`); otherwise a one-line error names the shard, exit code 2. A Hydra sweep
-merges the sharded runs it finished by itself (benchmark.report.LeaderboardCallback).
+merges the sharded runs it finished by itself (benchmark/runner/callbacks.py).
 """
 
 from __future__ import annotations
