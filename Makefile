@@ -12,8 +12,8 @@ test: setup       ## the whole test suite, slow real-model tests included (what 
 test-fast:        ## skip the tests that run real models
 	python -m pytest -m "not slow"
 
-leaderboard:      ## rebuild results/leaderboard.{csv,md} from every run under results/runs
-	prbench-leaderboard
+leaderboard:      ## rebuild results/leaderboard.{csv,md} and results/report/ from every run under results/runs
+	prbench-report
 
 GATE_METHODS = reward_model reward_model_personal reward_model_user_features longer
 GATE_SWEEP = prbench -m method=$(shell echo $(GATE_METHODS) | tr ' ' ',') logger=none results_dir=results/regress
