@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.errors import PrbenchError
-from benchmark.runs import SUMMARY, list_runs, read_summary
+from benchmark.runs import SUMMARY, list_runs, read_per_user, read_summary
 from benchmark.shipped import REFERENCE_DIR
 
 REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"
