@@ -20,11 +20,11 @@ from benchmark.config import Section
 from benchmark.errors import ConfigError, RunError
 from benchmark.methods import Method, State, UserData, register_method
 from benchmark.models.packaged import resolve_model
-from benchmark.models.reward import TransformersReward
+from benchmark.models.reward_models import TransformersReward
 from benchmark.models.tokens import encode_conversation
-from benchmark.models.train_reward import LoraRecipe, train_bt_reward
+from benchmark.models.reward_training import LoraRecipe, train_bt_reward
 from benchmark.records import JudgeItem, Judgment
-from benchmark.rewards import conversations, judge_by_rewards
+from benchmark.verdicts import conversations, judge_by_rewards
 from benchmark.user_context import UserContext, about_user
 
 PROBE = 16  # training conversations whose rewards the reloaded adapter must reproduce

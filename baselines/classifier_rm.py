@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from benchmark.config import Section
 from benchmark.methods import Method, State, UserData, register_method
 from benchmark.records import JudgeItem, Judgment
-from benchmark.rewards import judge_by_rewards
+from benchmark.verdicts import judge_by_rewards
 from benchmark.user_context import UserContext, about_user
 
 

@@ -40,7 +40,9 @@ def _trace_text(trace: dict, max_chars: int) -> str:
             f"Answer: {'A' if trace['label'] == 'first' else 'B'}")
 
 
-def about_user(persona: str | None, demos: Sequence[dict], max_chars: int) -> str | None:
+def persona_prompt(persona: str | None, demos: Sequence[dict], max_chars: int) -> str | None:
+    """The per-user prompt: the persona and the demos with their reasoning (saved as the fit's "about_user",
+    which benchmark/user_context.py reads back for context.source=synthesizeme)."""
     parts = [persona] if persona else []
     if demos:
         parts.append("Examples of this user's past choices, with reasoning:\n\n" +
@@ -110,7 +112,7 @@ class SynthesizeMe(Method):
         truth = ["first" if i % 2 == 0 else "second" for i in range(len(items))]
         scores = []
         for demos in candidates:
-            about = about_user(persona, demos, p.demo_chars)
+            about = persona_prompt(persona, demos, p.demo_chars)
             judgments = run_judge(self.models.chat(), items, [about] * len(items), p)
             scores.append(sum(j.preferred == t for j, t in zip(judgments, truth)) / len(items))
         best = max(scores)
@@ -132,7 +134,7 @@ class SynthesizeMe(Method):
         persona, persona_status = self._persona(verified)
         demos, selection = self._select(user, persona, verified)
         return {"persona": persona, "persona_status": persona_status, "demos": demos, "selection": selection,
-                **counts, "about_user": about_user(persona, demos, self.params.demo_chars)}
+                **counts, "about_user": persona_prompt(persona, demos, self.params.demo_chars)}
 
     def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
         return run_judge(self.models.chat(), items, [state["about_user"]] * len(items), self.params)

@@ -10,44 +10,21 @@ rejects), Bonferroni-simultaneous when more than two runs are compared, and Holm
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from benchmark.errors import PrbenchError
 from benchmark.report import ci_text, pct, to_markdown
+from benchmark.runs import Run, read_run
 from benchmark.stats import holm, paired_user_difference
-from benchmark.store import ItemStore
-
-
-@dataclass(frozen=True)
-class Run:
-    folder: Path
-    summary: dict
-    per_user: pd.DataFrame
-    items: frozenset[tuple[str, str]]
-
-    @property
-    def label(self) -> str:
-        return f"{self.summary['method']} ({self.summary['model']})"
-
-    @staticmethod
-    def load(folder: Path) -> "Run":
-        folder = Path(folder)
-        if not (folder / "summary.json").exists():
-            raise PrbenchError(f"{folder} holds no finished run (no summary.json); finish it with resume=true")
-        return Run(folder, json.loads((folder / "summary.json").read_text()),
-                   pd.read_csv(folder / "per_user.csv", dtype={"user_id": str}),
-                   frozenset(ItemStore(folder / "items.jsonl").records))
 
 
 def check_same_items(runs: list[Run]) -> None:
     reference = runs[0]
     for run in runs[1:]:
-        if run.items != reference.items:
-            only_ref, only_run = len(reference.items - run.items), len(run.items - reference.items)
+        if run.items.keys() != reference.items.keys():
+            only_ref, only_run = len(reference.items.keys() - run.items.keys()), len(run.items.keys() - reference.items.keys())
             raise PrbenchError(
                 f"runs judged different items: {reference.folder} has {only_ref} items that {run.folder} lacks, "
                 f"and {only_run} the other way; compare runs on the same data, split and users")
@@ -64,9 +41,9 @@ def compare(runs: list[Run], n_perm: int = 10_000, seed: int = 0, level: float =
     ci_level = 1 - (1 - level) / m
 
     def row(run: Run) -> dict:
-        return {"method": run.label, "macro": run.summary["macro_accuracy"],
-                "macro_ci_low": run.summary["macro_ci"][0], "macro_ci_high": run.summary["macro_ci"][1],
-                "degenerate": run.summary.get("degenerate")}
+        return {"method": run.label, "macro": run.summary.macro_accuracy,
+                "macro_ci_low": run.summary.macro_ci[0], "macro_ci_high": run.summary.macro_ci[1],
+                "degenerate": run.summary.degenerate}
 
     rows = [{**row(reference), "difference": None, "difference_ci_low": None, "difference_ci_high": None,
              "ci_level": None, "p_value": None, "p_holm": None, "wins": None, "losses": None, "ties": None}]
@@ -103,8 +80,8 @@ def plot(runs: list[Run], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(runs) + 1.5))
     for i, run in enumerate(runs):
-        low, high = run.summary["macro_ci"]
-        acc = run.summary["macro_accuracy"]
+        low, high = run.summary.macro_ci
+        acc = run.summary.macro_accuracy
         ax.errorbar(100 * acc, i, xerr=[[100 * (acc - low)], [100 * (high - acc)]], fmt="o", capsize=4)
     ax.axvline(50, color="grey", lw=0.8, ls="--")
     ax.set_yticks(range(len(runs)), [r.label for r in runs])
@@ -124,7 +101,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     try:
-        runs = [Run.load(folder) for folder in args.runs]
+        runs = [read_run(folder) for folder in args.runs]
         table = compare(runs, args.permutations, args.seed)
     except PrbenchError as error:
         raise SystemExit(f"prbench-compare: error: {error}") from None

@@ -46,7 +46,7 @@ class DataConfig(Section):
     hub_id: str | None = None
     revision: str | None = None
     options: dict[str, Any] = {}   # loader-specific (raw builders), validated by the loader
-    curation: dict[str, Any] = {}  # raw builders: see benchmark/build/curate.py
+    curation: dict[str, Any] = {}  # raw builders: see benchmark/builders/curate.py
 
 
 class SplitConfig(Section):

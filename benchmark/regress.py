@@ -1,7 +1,7 @@
 """Regression gate: did a change make a method worse on these fixed items, beyond the noise of reruns?
 
-    prbench-regress --baseline results/baselines/demo.json --run RUN [RUN ...]           # gate
-    prbench-regress --baseline results/baselines/demo.json --run RUN [RUN ...] --write   # (re)record
+    prbench-regress --baseline results/gate/demo.json --run RUN [RUN ...]           # gate
+    prbench-regress --baseline results/gate/demo.json --run RUN [RUN ...] --write   # (re)record
 
 Recording keeps, per method, every judged item (user, pair, order) with how many of the R recorded reruns
 (runs of that method, e.g. with seeds 0..R-1) judged it correctly, plus fingerprints of the items' texts and
@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy import stats as scipy_stats
 
 from benchmark.config import DataConfig, parse_section
 from benchmark.errors import PrbenchError
-from benchmark.store import ItemStore
+from benchmark.runs import read_run
 
 FORMAT = 2
 ALPHA, CONFIDENCE, FLOOR = 0.05, 0.99, 0.005  # 0.99: margin for σ̂'s own error (measured: tests)
@@ -131,17 +130,12 @@ class RunRecord:
 
     @staticmethod
     def load(folder: Path) -> "RunRecord":
-        folder = Path(folder)
-        for name in ("summary.json", "config.yaml", "items.jsonl"):
-            if not (folder / name).exists():
-                raise PrbenchError(f"{folder} holds no finished run (no {name}); finish it with resume=true")
-        summary = read_json(folder / "summary.json")
-        config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
-        records = ItemStore(folder / "items.jsonl").records
+        run = read_run(folder)
+        summary, config, records = run.summary, run.config, run.items
         correct = {f"{p}/{o}": (r["user_id"], bool(r["correct"])) for (p, o), r in records.items()}
         data = {k: v for k, v in config["data"].items() if k != "path"}  # where the files sit does not matter
-        model = {"label": summary["model"], **({} if summary["model"] == "none" else {"config": config["model"]})}
-        return RunRecord(folder, summary["method"], int(config.get("seed", 0)), correct,
+        model = {"label": summary.model, **({} if summary.model == "none" else {"config": config["model"]})}
+        return RunRecord(run.folder, summary.method, int(config.get("seed", 0)), correct,
                          {"data": data, "model": model, "method": config["method"]},
                          item_digests(config["data"], records))
 

@@ -1,9 +1,15 @@
-"""Readable tables: one run's summary, and the leaderboard across runs under results/."""
+"""Reporting: one run's summary, the leaderboard across runs, and the report (reference numbers, per-user
+plots, failures, cost).
+
+    prbench-report [--runs results/runs] [--out results]   # leaderboard.{csv,md} and report/{report.md,.html,*.png}
+
+`prbench -m ...` writes both at the end of each sweep (benchmark/runner/callbacks.py).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import html
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from hydra.experimental.callback import Callback
 
-from benchmark.errors import DataError, PrbenchError
+from benchmark.errors import PrbenchError
+from benchmark.runs import SUMMARY, list_runs, read_per_user, read_summary
 from benchmark.shipped import REFERENCE_DIR
 
 REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"
-SUMMARY_KEYS = ("data", "method", "model", "macro_accuracy", "macro_ci", "micro_accuracy", "micro_ci",
-                "failure_rate", "tie_rate", "order_consistency", "n_users", "n_judgments", "seconds_per_judgment")
 # numbers stay numbers: CI bounds are numeric columns; only rendering (format_*) turns them into text
 LEADERBOARD_COLUMNS = ["data", "method", "model", "macro", "macro_ci_low", "macro_ci_high", "micro", "micro_ci_low",
                        "micro_ci_high", "soft_accuracy", "failure_rate", "tie_rate", "order_consistency",
@@ -66,36 +70,20 @@ def format_summary(s: dict[str, Any]) -> str:
     ])
 
 
-def read_summary(path: Path) -> dict[str, Any]:
-    """One run's summary.json; a damaged one is a DataError naming the file (and the missing field)."""
-    try:
-        s = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"not a readable summary ({error}); rerun the run with resume=true to rewrite it, or "
-                        f"delete it", source=str(path)) from None
-    if not isinstance(s, dict):
-        raise DataError("a summary must be a JSON object", source=str(path))
-    missing = next((k for k in SUMMARY_KEYS if k not in s), None)
-    if missing:
-        raise DataError("missing from the summary", source=str(path), field=missing)
-    return s
-
-
 def collect_runs(runs_dir: Path) -> pd.DataFrame:
-    if not Path(runs_dir).is_dir():
-        raise DataError("no such folder of runs", source=str(runs_dir))
+    """One leaderboard row per finished run below `runs_dir` (numbers stay numbers)."""
     rows = []
-    for path in sorted(Path(runs_dir).rglob("summary.json")):
-        s = read_summary(path)
+    for folder in list_runs(runs_dir):
+        s = read_summary(folder / SUMMARY)
         rows.append({
-            "data": s["data"], "method": s["method"], "model": s["model"],
-            "macro": s["macro_accuracy"], "macro_ci_low": s["macro_ci"][0], "macro_ci_high": s["macro_ci"][1],
-            "micro": s["micro_accuracy"], "micro_ci_low": s["micro_ci"][0], "micro_ci_high": s["micro_ci"][1],
-            "soft_accuracy": s.get("soft_accuracy"), "degenerate": s.get("degenerate"),
-            "failure_rate": s["failure_rate"], "tie_rate": s["tie_rate"],
-            "order_consistency": s["order_consistency"], "n_users": s["n_users"],
-            "n_judgments": s["n_judgments"], "seconds_per_judgment": s["seconds_per_judgment"],
-            "run": str(path.parent.relative_to(runs_dir)),
+            "data": s.data, "method": s.method, "model": s.model,
+            "macro": s.macro_accuracy, "macro_ci_low": s.macro_ci[0], "macro_ci_high": s.macro_ci[1],
+            "micro": s.micro_accuracy, "micro_ci_low": s.micro_ci[0], "micro_ci_high": s.micro_ci[1],
+            "soft_accuracy": s.soft_accuracy, "degenerate": s.degenerate,
+            "failure_rate": s.failure_rate, "tie_rate": s.tie_rate,
+            "order_consistency": s.order_consistency, "n_users": s.n_users,
+            "n_judgments": s.n_judgments, "seconds_per_judgment": s.seconds_per_judgment,
+            "run": str(folder.relative_to(runs_dir)),
         })
     df = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
     return df.sort_values(["data", "macro"], ascending=[True, False], kind="stable").reset_index(drop=True)
@@ -175,30 +163,88 @@ def write_leaderboard(runs_dir: Path, out_dir: Path) -> pd.DataFrame:
     return df
 
 
-class LeaderboardCallback(Callback):
-    """After a sweep (`prbench -m ...`), merge the sharded runs it finished, print the leaderboard of the runs
-    it made and update results/."""
-
-    def on_multirun_end(self, config, **kwargs) -> None:
-        from benchmark.runner.merge import merge_finished
-        from benchmark.sweep_report import write_report
-
-        runs_dir = Path(config.hydra.sweep.dir)
-        with cli_errors("prbench"):
-            merge_finished(runs_dir)
-            df = write_leaderboard(runs_dir, Path(config.results_dir))
-            report = write_report(runs_dir, Path(config.results_dir) / "report")
-        print("\n" + format_leaderboard(df.drop(columns=["run"])) + f"\nreport: {report}")
+def per_user_tables(runs_dir: Path, board: pd.DataFrame) -> pd.DataFrame:
+    frames = []
+    for row in board.itertuples(index=False):
+        table = read_per_user(runs_dir / row.run)
+        table["method"] = f"{row.method} ({row.data})"
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def leaderboard_main() -> None:
-    parser = argparse.ArgumentParser(description="Aggregate run summaries into results/leaderboard.{csv,md}.")
-    parser.add_argument("--runs", type=Path, default=Path("results/runs"), help="folder searched for summary.json")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="where the leaderboard files go")
-    args = parser.parse_args()
-    with cli_errors("prbench-leaderboard"):
-        df = write_leaderboard(args.runs, args.out)
-    print(format_leaderboard(df.drop(columns=["run"])))
+def plot_distributions(per_user: pd.DataFrame, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(dict.fromkeys(per_user["method"]))
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(methods) + 1.5))
+    ax.boxplot([100 * per_user.loc[per_user["method"] == m, "accuracy"] for m in methods], vert=False)
+    ax.set_yticks(range(1, len(methods) + 1), methods)
+    ax.axvline(50, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("per-user accuracy, %")
+    fig.tight_layout()
+    fig.savefig(out / "per_user_accuracy.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for method in methods:
+        rows = per_user[per_user["method"] == method]
+        curve = rows.groupby("n_train")["accuracy"].mean()
+        ax.plot(curve.index, 100 * curve.values, marker="o", label=method)
+    ax.set_xlabel("user's training pairs")
+    ax.set_ylabel("mean per-user accuracy, %")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "accuracy_vs_train_pairs.png", dpi=110)
+    plt.close(fig)
+    return ["per_user_accuracy.png", "accuracy_vs_train_pairs.png"]
+
+
+def write_report(runs_dir: Path, out: Path) -> Path:
+    board = collect_runs(runs_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    per_user = per_user_tables(runs_dir, board)
+    reference = against_reference(board)
+    costs = per_user.groupby("method")[["failures", "ties", "calls", "prompt_tokens", "seconds", "fit_seconds"]].sum() \
+        .reset_index() if len(per_user) else pd.DataFrame()
+    images = plot_distributions(per_user, out) if len(per_user) else []
+    sections = [("Leaderboard", format_leaderboard(board.drop(columns=["run"]))),
+                ("Against published numbers", format_reference(reference)),
+                ("Failures and cost", to_markdown(costs) if len(costs) else "no runs\n")]
+    md = ["# prbench report\n", "Accuracy in % under the both-orders protocol; 95% CIs resample users.\n"]
+    for title, body in sections:
+        md += [f"## {title}\n", body]
+    md += [f"![{name}]({name})\n" for name in images]
+    (out / "report.md").write_text("\n".join(md), encoding="utf-8")
+    page = ["<!doctype html><meta charset=utf-8><title>prbench report</title>",
+            "<style>body{font-family:sans-serif;max-width:72em;margin:auto}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:2px 6px}</style><h1>prbench report</h1>"]
+    tables = [board.drop(columns=["run"]), reference, costs]
+    for (title, _), table in zip(sections, tables):
+        page.append(f"<h2>{html.escape(title)}</h2>" + (table.to_html(index=False) if len(table) else "<p>none</p>"))
+    page += [f'<img src="{name}" alt="{name}">' for name in images]
+    (out / "report.html").write_text("\n".join(page), encoding="utf-8")
+    return out / "report.md"
+
+
+def write_all(runs_dir: Path, out_dir: Path) -> tuple[pd.DataFrame, Path]:
+    """Everything `prbench-report` writes: out_dir/leaderboard.{csv,md} and out_dir/report/."""
+    board = write_leaderboard(runs_dir, out_dir)
+    return board, write_report(runs_dir, out_dir / "report")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`prbench-report` (alias `prbench-leaderboard`): the leaderboard and the report of every run below --runs."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, default=Path("results/runs"), help="folder searched for finished runs")
+    parser.add_argument("--out", type=Path, default=Path("results"),
+                        help="where leaderboard.{csv,md} and report/ go")
+    args = parser.parse_args(argv)
+    with cli_errors("prbench-report"):
+        board, report = write_all(args.runs, args.out)
+    print(format_leaderboard(board.drop(columns=["run"])) + f"\nreport: {report}")
 
 
 @contextmanager

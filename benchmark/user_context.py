@@ -8,7 +8,6 @@ first user turn.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -20,7 +19,7 @@ from benchmark.errors import DataError
 from benchmark.judging import clip
 from benchmark.methods import UserData
 from benchmark.records import Message
-from benchmark.runner.folder import state_path
+from benchmark.runs import read_state, user_fit
 
 NEEDS = {"demographics": "survey demographics (e.g. data=prism_raw)", "stated": "stated preferences",
          "oracle": "a ground-truth persona (only the demo benchmark has one)"}
@@ -56,11 +55,11 @@ def render_memory(pairs: Sequence[dict], max_chars: int) -> str:
 
 def saved_synthesizeme_prompt(run_dir: Path, user: UserData) -> str | None:
     """The `about_user` prompt a SynthesizeMe run saved for this user; refuses one fit on other pairs."""
-    path = state_path(run_dir / "fit", user.user_id)
+    path = user_fit(run_dir, user.user_id)
     if not path.exists():
         raise DataError(f"no SynthesizeMe fit for user {user.user_id!r}; run method=synthesizeme with the same "
                         f"data and split first (its run folder is context.synthesizeme_run)", source=str(path))
-    state = json.loads(path.read_text(encoding="utf-8"))["state"]
+    state = read_state(path, user.user_id)["state"]
     train_ids = {p.pair_id for p in user.train}
     foreign = [d["pair_id"] for d in state.get("demos", []) if d["pair_id"] not in train_ids]
     if foreign or state.get("bootstrapped", len(train_ids)) != len(train_ids):

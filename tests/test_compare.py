@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.compare import Run, compare, format_table
+from benchmark.compare import compare, format_table
+from benchmark.runs import read_run
 from benchmark.errors import PrbenchError
 from benchmark.runner.run import run
 
@@ -22,7 +23,7 @@ def runs(quick):
 
 
 def test_compare_table(runs):
-    table = compare([Run.load(runs[m]) for m in ("longer", "shorter", "plain")], n_perm=2000)
+    table = compare([read_run(runs[m]) for m in ("longer", "shorter", "plain")], n_perm=2000)
     assert table["method"].tolist() == ["longer (none)", "shorter (none)", "plain (mock)"]  # mock runs are labelled mock
     longer, shorter = table.iloc[0], table.iloc[1]
     assert shorter["difference"] == pytest.approx(shorter["macro"] - longer["macro"])
@@ -43,7 +44,7 @@ def test_compare_refuses_different_items(runs, quick):
     cfg = quick("method=longer", "split.max_users=5", "run_name=fewer")
     fewer = run(cfg, Path(cfg.results_dir) / "runs" / "fewer").folder
     with pytest.raises(PrbenchError, match="different items"):
-        compare([Run.load(runs["longer"]), Run.load(fewer)])
+        compare([read_run(runs["longer"]), read_run(fewer)])
 
 
 def test_compare_cli_writes_table_and_plot(runs, tmp_path):

@@ -34,3 +34,19 @@ def test_worked_example_runs(quick):
                   Path(cfg.results_dir) / "runs" / "short")
     assert result.summary["n_judgments"] == 110 and result.summary["order_consistency"] == 1.0
     assert result.summary["micro_accuracy"] + shorter.summary["micro_accuracy"] == 1.0  # no ties in the demo
+
+
+def test_layout_section_names_every_top_level_folder_and_core_module():
+    """The README's layout matches the tree: each top-level folder, core module and core subpackage is in it,
+    and every `.py` name in it exists under benchmark/ (so a rename that forgets the README fails here)."""
+    layout = re.search(r"## Layout\n\n```\n(.*?)```", readme(), re.S).group(1)
+    folders = {"benchmark", "baselines", "configs", "scripts", "results", "tests", "hydra_plugins"}
+    assert all((ROOT / f).is_dir() for f in folders)
+    modules = {p.name for p in (ROOT / "benchmark").glob("*.py") if p.name != "__init__.py"}
+    packages = {f"{p.name}/" for p in (ROOT / "benchmark").iterdir() if (p / "__init__.py").exists()}
+    named = set(re.findall(r"[\w]+\.py", layout))
+    missing = sorted(n for n in {f"{f}/" for f in folders} | packages if n not in layout)
+    missing += sorted(m for m in modules if m not in named)
+    assert not missing, f"README layout lacks {missing}"
+    tree = {p.name for folder in ("benchmark", "baselines", "scripts") for p in (ROOT / folder).rglob("*.py")}
+    assert not (stale := sorted(n for n in named if n not in tree)), f"README layout names {stale}, not in the tree"

@@ -41,7 +41,7 @@ def test_sweep_report_with_reference(quick, tmp_path):
 
     from benchmark.report import against_reference, collect_runs
     from benchmark.runner.run import run
-    from benchmark.sweep_report import write_report
+    from benchmark.report import write_report
 
     for method in ("longer", "reward_model"):
         cfg = quick(f"method={method}")

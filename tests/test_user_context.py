@@ -7,7 +7,7 @@ import pytest
 from benchmark.errors import DataError
 from benchmark.methods import UserData
 from benchmark.records import Message, PreferencePair, UserProfile
-from benchmark.runner.folder import state_path
+from benchmark.runs import state_path
 from benchmark.user_context import UserContext, about_user, with_about
 
 

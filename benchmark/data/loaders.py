@@ -78,7 +78,7 @@ def _source_rows(cfg: DataConfig, part: str | None = None) -> tuple[list[dict], 
 
 
 def _curated(cfg: DataConfig, pairs, profiles, report, models) -> Benchmark:
-    from benchmark.build.curate import CurationOptions, curate
+    from benchmark.builders.curate import CurationOptions, curate
 
     opts = parse_section(CurationOptions, cfg.curation, "data.curation")
     chat = (lambda name: models.chat() if name is None else models.with_model(name).chat()) if models else None
@@ -88,8 +88,8 @@ def _curated(cfg: DataConfig, pairs, profiles, report, models) -> Benchmark:
 
 @loader("arena_raw")
 def load_arena_raw(cfg: DataConfig, models=None) -> Benchmark:
-    """lmsys/chatbot_arena_conversations, built into pairs (benchmark/build/arena.py)."""
-    from benchmark.build.arena import ArenaOptions, arena_pairs
+    """lmsys/chatbot_arena_conversations, built into pairs (benchmark/builders/arena.py)."""
+    from benchmark.builders.arena import ArenaOptions, arena_pairs
 
     rows, source = _source_rows(cfg)
     pairs, report = arena_pairs(rows, parse_section(ArenaOptions, cfg.options, "data.options"), source)
@@ -98,8 +98,8 @@ def load_arena_raw(cfg: DataConfig, models=None) -> Benchmark:
 
 @loader("prism_raw")
 def load_prism_raw(cfg: DataConfig, models=None) -> Benchmark:
-    """HannahRoseKirk/prism-alignment conversations + survey, built into pairs (benchmark/build/prism.py)."""
-    from benchmark.build.prism import PrismOptions, prism_pairs
+    """HannahRoseKirk/prism-alignment conversations + survey, built into pairs (benchmark/builders/prism.py)."""
+    from benchmark.builders.prism import PrismOptions, prism_pairs
 
     opts = parse_section(PrismOptions, cfg.options, "data.options")
     conversations, source = _source_rows(cfg, "conversations")

@@ -20,7 +20,7 @@ from benchmark.models.embeddings import HIDDEN_POOLING, Embedder, HiddenStateEmb
 from benchmark.models.layer import ModelLayer, RequestCache, RewardLayer
 from benchmark.models.packaged import cache_dir
 from benchmark.models.registry import Backend, backend_class, parse_backend, register_backend
-from benchmark.models.reward import RewardModel, Score
+from benchmark.models.reward_models import RewardModel, Score
 
 
 class ModelConfig(Section):

@@ -27,7 +27,7 @@ from typing import Any, Literal, TypeVar
 from benchmark.errors import ConfigError
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.concurrency import IN_FLIGHT, Coalescer
-from benchmark.models.reward import Score
+from benchmark.models.reward_models import Score
 from benchmark.records import Cost
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from pydantic import Field
 from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.registry import Backend, register_backend
-from benchmark.models.reward import Score
+from benchmark.models.reward_models import Score
 from benchmark.records import Cost
 
 

@@ -15,7 +15,7 @@ from benchmark.errors import ConfigError
 if TYPE_CHECKING:
     from benchmark.models import ModelConfig
     from benchmark.models.base import ChatModel
-    from benchmark.models.reward import RewardModel
+    from benchmark.models.reward_models import RewardModel
 
 BACKEND_MODULES: dict[str, str] = {  # kind -> the module that registers it (imported on first use)
     "transformers": "benchmark.models.transformers_backend",

@@ -12,7 +12,7 @@ from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
 from benchmark.models.registry import Backend, register_backend
-from benchmark.models.reward import TransformersReward
+from benchmark.models.reward_models import TransformersReward
 from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
 

@@ -101,7 +101,7 @@ class VLLMBackend(Backend):
         return VLLMChat(model.name, self.cfg, model.revision)
 
     def reward(self, model):
-        from benchmark.models.reward import VLLMReward
+        from benchmark.models.reward_models import VLLMReward
 
         return VLLMReward(model.name, self.cfg, model.revision)
 

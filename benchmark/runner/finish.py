@@ -14,6 +14,7 @@ from benchmark.config import LoggerConfig, RunConfig
 from benchmark.metrics import items_frame, per_user_table, summarize
 from benchmark.report import format_summary
 from benchmark.runner.folder import write_json
+from benchmark.runs import PER_USER, SUMMARY
 from benchmark.tracking import log_to_wandb
 
 
@@ -56,8 +57,8 @@ def finish(run_dir: Path, records: Iterable[dict[str, Any]], outcome: Outcome, s
     summary = {**outcome.labels, **summarize(items, table, settings.bootstrap, settings.seed),
                "setup_seconds": outcome.setup_seconds, "fit_seconds": float(sum(outcome.fit_seconds.values())),
                "model_usage": outcome.model_usage, **outcome.throughput}
-    table.to_csv(run_dir / "per_user.csv", index=False)
-    write_json(run_dir / "summary.json", summary)
+    table.to_csv(run_dir / PER_USER, index=False)
+    write_json(run_dir / SUMMARY, summary)
     print(format_summary(summary))
     log_to_wandb(logger_cfg, run_dir, settings.run_name, config, summary, table, items_path)
     return RunResult(run_dir, summary, table)

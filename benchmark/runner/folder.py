@@ -1,4 +1,4 @@
-"""A run folder: what it holds, and the rules for resuming one.
+"""Writing a run folder (its layout: benchmark/runs.py), and the rules for resuming one.
 
 Everything persisted in a folder (fits, the global setup, items) is bound to what produced it:
 `fingerprint.json` holds the config sections that change results and a digest of the data (users, pair
@@ -18,13 +18,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
-
 from benchmark.errors import RunError
+from benchmark.runs import FINGERPRINT, FIT_DIR, ITEMS, METHOD_DIR, SHARED, USAGE, read_state, state_path
 
 FINGERPRINT_KEYS = ("data", "split", "method", "backend", "model")
-SHARED = "_shared.json"  # the global setup's state; user files never start with "_"
-MAX_NAME = 150  # bytes of a user file's stem; longer ids are shortened and hashed
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -68,38 +65,14 @@ def differing_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [prefix]
 
 
-def state_path(fit_dir: Path, name: str) -> Path:
-    """Where user `name`'s fit state is kept: one file per id, no two ids alike.
-
-    Ids are percent-escaped (a leading "_" too, so no user id maps to the global `_shared.json`); very long
-    ids are cut and hashed. The file also holds the id, checked on read (`read_state`)."""
-    stem = quote(name, safe="")
-    if stem.startswith("_") or stem.startswith("."):
-        stem = f"%{ord(stem[0]):02X}{stem[1:]}"
-    if len(stem.encode()) > MAX_NAME:
-        stem = f"{stem[:100]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
-    return fit_dir / f"{stem}.json"
-
-
-def read_state(path: Path, name: str) -> dict[str, Any]:
-    """A persisted fit file, refused if it was written for another id."""
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunError(f"file {path}: corrupt fit state ({error}); delete it to refit") from None
-    if stored.get("name", name) != name:
-        raise RunError(f"file {path}: holds the fit of {stored['name']!r}, not of {name!r}")
-    return stored
-
-
 class RunFolder:
     def __init__(self, path: Path):
         self.path = path
-        self.items = path / "items.jsonl"
-        self.fit_dir = path / "fit"
-        self.method_dir = path / "method"  # files a method saves, e.g. a trained adapter
-        self.marker = path / "fingerprint.json"
-        self.usage_file = path / "usage.json"
+        self.items = path / ITEMS
+        self.fit_dir = path / FIT_DIR
+        self.method_dir = path / METHOD_DIR  # files a method saves, e.g. a trained adapter
+        self.marker = path / FINGERPRINT
+        self.usage_file = path / USAGE
         self._lock: int | None = None
         self._config: dict[str, Any] = {}
 

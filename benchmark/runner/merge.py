@@ -3,7 +3,7 @@ items.jsonl, per_user.csv, summary.json and W&B run, exactly as the unsharded ru
 
 Every shard must be there, finished (every expected item judged), and run with the same config except
 `shard.index` (and `resume`); otherwise a one-line error names the shard, exit code 2. A Hydra sweep
-merges the sharded runs it finished by itself (benchmark.report.LeaderboardCallback).
+merges the sharded runs it finished by itself (benchmark/runner/callbacks.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from benchmark.config import LoggerConfig, RunConfig, parse_section
 from benchmark.errors import PrbenchError, RunError
 from benchmark.runner.finish import Outcome, RunResult, finish
 from benchmark.runner.folder import write_json
-from benchmark.runner.shards import SHARDS, shard_name, shard_of
-from benchmark.store import ItemStore
+from benchmark.runner.shards import shard_name, shard_of
+from benchmark.runs import CONFIG, ITEMS, PROVENANCE, SHARDS, read_config, read_items
 from benchmark.tracking import provenance
 
 SHARD_DIR = re.compile(r"(\d+)-of-(\d+)")
@@ -63,20 +63,20 @@ def _load_shard(run_dir: Path, index: int, count: int) -> dict[str, Any]:
     if not folder.is_dir():
         raise RunError(f"shard {name} is missing (no folder {folder}): run it ({rerun})")
     if not (folder / "part.json").exists():
-        raise RunError(f"shard {name} is unfinished ({_lines(folder / 'items.jsonl')} judgments so far): "
+        raise RunError(f"shard {name} is unfinished ({_lines(folder / ITEMS)} judgments so far): "
                        f"relaunch it with resume=true ({rerun} resume=true)")
     part = json.loads((folder / "part.json").read_text(encoding="utf-8"))
-    records = ItemStore(folder / "items.jsonl").records
+    records = read_items(folder)
     expected = [tuple(k) for k in part["expected"]]
     missing = sum(k not in records for k in expected)
     if missing or len(records) != len(expected):
         raise RunError(f"shard {name} is unfinished: {missing} of {len(expected)} judgments missing "
-                       f"({len(records)} in {folder / 'items.jsonl'}); relaunch it with resume=true")
+                       f"({len(records)} in {folder / ITEMS}); relaunch it with resume=true")
     strays = [u for u in part["outcome"]["sizes"] if shard_of(u, count) != index]
     if strays:
         raise RunError(f"shard {name} judged users of other shards (e.g. {strays[0]!r}); it is not a shard of "
                        f"this split")
-    config = OmegaConf.to_container(OmegaConf.load(folder / "config.yaml"), resolve=True)
+    config = read_config(folder)
     return {"name": name, "folder": folder, "part": part, "config": config,
             "records": [records[k] for k in expected]}
 
@@ -123,15 +123,15 @@ def _combine(shards: list[dict[str, Any]]) -> Outcome:
 
 def _shard_state(shards_dir: Path) -> dict[str, int]:
     """What the merge was made from: each shard's items file size."""
-    return {p.name: (p / "items.jsonl").stat().st_size for p in sorted(shards_dir.iterdir())
-            if SHARD_DIR.fullmatch(p.name) and (p / "items.jsonl").exists()}
+    return {p.name: (p / ITEMS).stat().st_size for p in sorted(shards_dir.iterdir())
+            if SHARD_DIR.fullmatch(p.name) and (p / ITEMS).exists()}
 
 
 def merge(run_dir: Path) -> RunResult:
     run_dir = Path(run_dir)
     shards = load_shards(run_dir)
     marker = run_dir / SHARDS / "merged.json"
-    items_path = run_dir / "items.jsonl"
+    items_path = run_dir / ITEMS
     if items_path.exists() and not marker.exists():
         raise RunError(f"{items_path} holds the results of an unsharded run; merge into another run_name=")
     records = sorted((r for s in shards for r in s["records"]), key=lambda r: r["user_id"])  # stable
@@ -140,9 +140,9 @@ def merge(run_dir: Path) -> RunResult:
     os.replace(tmp, items_path)
 
     config = {**shards[0]["config"], "shard": {"count": 1, "index": 0}}  # the unsharded run's config
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
-    write_json(run_dir / "provenance.json", {**provenance(), "merged_shards": {
-        s["name"]: json.loads((s["folder"] / "provenance.json").read_text(encoding="utf-8")) for s in shards}})
+    (run_dir / CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+    write_json(run_dir / PROVENANCE, {**provenance(), "merged_shards": {
+        s["name"]: json.loads((s["folder"] / PROVENANCE).read_text(encoding="utf-8")) for s in shards}})
     settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
     logger_cfg = parse_section(LoggerConfig, config.get("logger"), "logger")
     result = finish(run_dir, records, _combine(shards), settings, logger_cfg, config, items_path)

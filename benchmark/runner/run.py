@@ -28,6 +28,7 @@ from benchmark.models.layer import metered
 from benchmark.records import ORDERS, JudgeItem, UserProfile
 from benchmark.runner.finish import Outcome, RunResult, finish
 from benchmark.runner.folder import RunFolder, data_fingerprint, write_json
+from benchmark.runs import CONFIG, PROVENANCE
 from benchmark.runner.shards import ShardLayout
 from benchmark.splits import UserSplit, split_benchmark
 from benchmark.splits import summarize as summarize_splits
@@ -136,8 +137,8 @@ def _run(cfg: DictConfig, run_dir: Path, layout: ShardLayout, folder: RunFolder)
     method_cfg, method = build_method(cfg.method, models)
 
     folder.open(config, settings.resume)
-    (folder.path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
-    write_json(folder.path / "provenance.json", provenance())
+    (folder.path / CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+    write_json(folder.path / PROVENANCE, provenance())
 
     bench = load_benchmark(data_cfg, models)
     splits = split_benchmark(bench, split_cfg)

@@ -31,9 +31,9 @@ from benchmark.config import ShardConfig
 from benchmark.errors import RunError
 from benchmark.runner.finish import Outcome
 from benchmark.runner.folder import RunFolder, write_json
+from benchmark.runs import SHARDS
 from benchmark.splits import UserSplit
 
-SHARDS = "shards"
 SETUP_KEYS = ("data", "split", "method", "backend", "model", "seed")  # what a global setup depends on
 
 

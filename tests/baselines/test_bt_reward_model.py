@@ -7,7 +7,7 @@ import pytest
 from benchmark.errors import ConfigError
 from benchmark.methods import build_method
 from benchmark.models import Models
-from benchmark.models.reward import TransformersReward
+from benchmark.models.reward_models import TransformersReward
 from benchmark.runner.run import run
 from tests.conftest import make_config
 

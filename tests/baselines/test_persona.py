@@ -7,7 +7,7 @@ import pytest
 from benchmark.errors import DataError
 from benchmark.models import Models
 from benchmark.runner.run import run
-from tests.build.fixtures import prism_conversations, survey_row
+from tests.builders.fixtures import prism_conversations, survey_row
 from tests.conftest import write_jsonl
 
 

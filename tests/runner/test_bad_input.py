@@ -91,13 +91,13 @@ def test_read_only_results_dir_and_cache(tmp_path):
 
 
 def test_report_tools_on_missing_or_corrupt_runs(tmp_path):
-    assert_clean_error(tool("benchmark.sweep_report.main", "--runs", str(tmp_path / "nonexistent"), "--out",
+    assert_clean_error(tool("benchmark.report.main", "--runs", str(tmp_path / "nonexistent"), "--out",
                             str(tmp_path / "out")), 2, "nonexistent: no such folder of runs")
     assert not (tmp_path / "out").exists()
     broken = tmp_path / "runs" / "x" / "summary.json"
     broken.parent.mkdir(parents=True)
     broken.write_text('{"data": "demo", "method": ')
-    assert_clean_error(tool("benchmark.report.leaderboard_main", "--runs", str(tmp_path / "runs"), "--out",
+    assert_clean_error(tool("benchmark.report.main", "--runs", str(tmp_path / "runs"), "--out",
                             str(tmp_path / "out")), 2, f"file {broken}: not a readable summary")
 
 

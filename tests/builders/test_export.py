@@ -5,13 +5,13 @@ import sys
 
 import pytest
 
-from benchmark.build.cli import load
-from benchmark.build.export import export
-from benchmark.build.report import BuildReport
-from benchmark.build.curate import CurationOptions, curate
+from benchmark.builders.cli import load
+from benchmark.builders.export import export
+from benchmark.builders.counts import BuildReport
+from benchmark.builders.curate import CurationOptions, curate
 from benchmark.config import DataConfig
 from benchmark.data import load_benchmark
-from tests.build.fixtures import arena_row, prism_conversations, survey_row
+from tests.builders.fixtures import arena_row, prism_conversations, survey_row
 from tests.conftest import make_config, write_jsonl
 
 
@@ -104,7 +104,7 @@ def test_llm_filters_are_cached_and_counted(tmp_path):
 
 
 def test_inspect_command(arena_file):
-    result = subprocess.run([sys.executable, "-m", "benchmark.build.cli", "inspect", "data=arena_raw",
+    result = subprocess.run([sys.executable, "-m", "benchmark.builders.cli", "inspect", "data=arena_raw",
                              f"data.path={arena_file}"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     for text in ("arena_raw:", "4 users", "user with fewer than 5 pairs", "languages: English", "train"):

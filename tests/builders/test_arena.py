@@ -2,9 +2,9 @@
 
 import pytest
 
-from benchmark.build.arena import ArenaOptions, arena_pairs
+from benchmark.builders.arena import ArenaOptions, arena_pairs
 from benchmark.errors import DataError
-from tests.build.fixtures import arena_row, arena_rows
+from tests.builders.fixtures import arena_row, arena_rows
 
 
 def build(rows, **opts):

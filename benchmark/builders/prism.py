@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from benchmark.build.report import BuildReport
+from benchmark.builders.counts import BuildReport
 from benchmark.config import Section
 from benchmark.errors import DataError
 from benchmark.records import Message, PreferencePair, UserProfile

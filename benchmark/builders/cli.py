@@ -59,7 +59,7 @@ def main() -> None:
         if args.command == "export":
             if not args.out:
                 raise PrbenchError("export needs --out DIR")
-            from benchmark.build.export import export
+            from benchmark.builders.export import export
 
             card = {"source": OmegaConf.to_container(cfg.data, resolve=True),
                     "split": OmegaConf.to_container(cfg.split, resolve=True), "seed": cfg.seed}

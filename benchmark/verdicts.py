@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from scipy.special import expit
 
-from benchmark.models.reward import Score
+from benchmark.models.reward_models import Score
 from benchmark.records import JudgeItem, Judgment, Message
 from benchmark.user_context import with_about
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from pydantic import Field
 
-from benchmark.build.report import BuildReport
+from benchmark.builders.counts import BuildReport
 from benchmark.config import Section
 from benchmark.judging import judge_by_logprobs, judge_chat
 from benchmark.records import JudgeItem, Message, PreferencePair

@@ -4,9 +4,9 @@ import copy
 
 import pytest
 
-from benchmark.build.prism import PrismOptions, prism_pairs
+from benchmark.builders.prism import PrismOptions, prism_pairs
 from benchmark.errors import DataError
-from tests.build.fixtures import prism_conversations, survey_row
+from tests.builders.fixtures import prism_conversations, survey_row
 
 
 def build(conversations=None, survey=None, **opts):

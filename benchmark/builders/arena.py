@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
-from benchmark.build.report import BuildReport
+from benchmark.builders.counts import BuildReport
 from benchmark.config import Section
 from benchmark.data.validate import parse_message
 from benchmark.errors import DataError

@@ -7,9 +7,9 @@ import pytest
 from benchmark.errors import ConfigError
 from benchmark.models.layer import RequestCache, RewardLayer
 from benchmark.models.mock import MockReward
-from benchmark.models.reward import Score
+from benchmark.models.reward_models import Score
 from benchmark.records import Cost, JudgeItem, Message
-from benchmark.rewards import judge_by_rewards, verdict
+from benchmark.verdicts import judge_by_rewards, verdict
 
 
 def item(first="long answer", second="short") -> JudgeItem:
@@ -53,7 +53,7 @@ def test_reward_layer_caches_successes_only(tmp_path):
 
 @pytest.mark.slow
 def test_a_model_without_a_reward_head_is_refused():
-    from benchmark.models.reward import TransformersReward
+    from benchmark.models.reward_models import TransformersReward
 
     with pytest.raises(ConfigError, match="no trained reward head"):
         TransformersReward.load("smollm2")

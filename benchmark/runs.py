@@ -1,0 +1,173 @@
+"""A run folder: its layout, and reading a finished run back (inspect_ai's EvalLog / read_eval_log is the model).
+
+    <run>/items.jsonl       one judged item per line (benchmark.store.ItemStore)
+          per_user.csv      the per-user table            summary.json   the run's summary (RunSummary)
+          config.yaml       the resolved config           provenance.json  code version, host, argv
+          fingerprint.json  what the folder's state is bound to (runner/folder.py)
+          usage.json        model usage over every process that worked on the folder
+          fit/<user>.json   each user's fit state; fit/_shared.json the global setup's
+          method/           files a method saves (e.g. a trained adapter)
+          shards/<i>-of-<N>/ the shards of a sharded run (runner/shards.py)
+
+The writers (runner/folder.py, runner/finish.py, runner/merge.py) use these names; every reader (reports,
+compare, regress, user_context, merge) reads through `read_run`, `read_summary`, `list_runs` and `read_state`.
+This module imports nothing of the runner, so readers need not import it either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+from omegaconf import OmegaConf
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from benchmark.errors import DataError, PrbenchError, RunError
+from benchmark.store import ItemStore
+
+ITEMS = "items.jsonl"
+PER_USER = "per_user.csv"
+SUMMARY = "summary.json"
+CONFIG = "config.yaml"
+PROVENANCE = "provenance.json"
+FINGERPRINT = "fingerprint.json"
+USAGE = "usage.json"
+FIT_DIR = "fit"
+METHOD_DIR = "method"
+SHARDS = "shards"
+SHARED = "_shared.json"  # the global setup's state; user files never start with "_"
+MAX_NAME = 150  # bytes of a user file's stem; longer ids are shortened and hashed
+
+
+class RunSummary(BaseModel):
+    """summary.json, as runner/finish.py writes it. Optional fields default to None; fields a newer prbench
+    adds are kept (extra="allow")."""
+
+    model_config = ConfigDict(extra="allow")
+
+    data: str
+    method: str
+    model: str
+    macro_accuracy: float | None
+    macro_ci: tuple[float | None, float | None]
+    micro_accuracy: float | None
+    micro_ci: tuple[float | None, float | None]
+    failure_rate: float | None
+    tie_rate: float | None
+    order_consistency: float | None
+    n_users: int
+    n_judgments: int
+    seconds_per_judgment: float
+    run_name: str | None = None
+    n_pairs: int | None = None
+    failures: int | None = None
+    ties: int | None = None
+    soft_accuracy: float | None = None
+    degenerate: str | None = None
+    ci_note: str | None = None
+    mean_margin_chosen: float | None = None
+    cost: dict[str, float] | None = None
+    setup_seconds: float | None = None
+    fit_seconds: float | None = None
+    model_usage: dict[str, float] | None = None
+    requests_in_flight_mean: float | None = None
+    requests_in_flight_max: float | None = None
+    prompt_tokens_per_s: float | None = None
+    users_in_flight: int | None = None
+    wall_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run folder, read back."""
+
+    folder: Path
+    summary: RunSummary
+    per_user: pd.DataFrame
+    items: dict[tuple[str, str], dict[str, Any]]  # (pair_id, order) -> item record
+    config: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.summary.method} ({self.summary.model})"
+
+
+def read_summary(path: Path) -> RunSummary:
+    """One run's summary.json; a damaged one is a DataError naming the file (and the missing or bad field)."""
+    try:
+        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"not a readable summary ({error}); rerun the run with resume=true to rewrite it, or "
+                        f"delete it", source=str(path)) from None
+    if not isinstance(raw, dict):
+        raise DataError("a summary must be a JSON object", source=str(path))
+    try:
+        return RunSummary.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(map(str, first["loc"]))
+        message = "missing from the summary" if first["type"] == "missing" else first["msg"]
+        raise DataError(message, source=str(path), field=field) from None
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """The resolved config a run (or shard) folder was made with."""
+    return OmegaConf.to_container(OmegaConf.load(Path(folder) / CONFIG), resolve=True)
+
+
+def read_items(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    return ItemStore(Path(folder) / ITEMS).records
+
+
+def read_per_user(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(Path(folder) / PER_USER, dtype={"user_id": str})
+
+
+def read_run(folder: Path) -> Run:
+    """A finished run: summary, per-user table, items and config; a PrbenchError when one is missing."""
+    folder = Path(folder)
+    for name in (SUMMARY, CONFIG, ITEMS, PER_USER):
+        if not (folder / name).exists():
+            raise PrbenchError(f"{folder} holds no finished run (no {name}); finish it with resume=true")
+    return Run(folder, read_summary(folder / SUMMARY), read_per_user(folder), read_items(folder), read_config(folder))
+
+
+def list_runs(root: Path) -> list[Path]:
+    """Every finished run folder below `root` (one holding summary.json), sorted by path."""
+    if not Path(root).is_dir():
+        raise DataError("no such folder of runs", source=str(root))
+    return [path.parent for path in sorted(Path(root).rglob(SUMMARY))]
+
+
+def state_path(fit_dir: Path, name: str) -> Path:
+    """Where user `name`'s fit state is kept: one file per id, no two ids alike.
+
+    Ids are percent-escaped (a leading "_" too, so no user id maps to the global `_shared.json`); very long
+    ids are cut and hashed. The file also holds the id, checked on read (`read_state`)."""
+    stem = quote(name, safe="")
+    if stem.startswith("_") or stem.startswith("."):
+        stem = f"%{ord(stem[0]):02X}{stem[1:]}"
+    if len(stem.encode()) > MAX_NAME:
+        stem = f"{stem[:100]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    return fit_dir / f"{stem}.json"
+
+
+def read_state(path: Path, name: str) -> dict[str, Any]:
+    """A persisted fit file, refused if it was written for another id."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunError(f"file {path}: corrupt fit state ({error}); delete it to refit") from None
+    if stored.get("name", name) != name:
+        raise RunError(f"file {path}: holds the fit of {stored['name']!r}, not of {name!r}")
+    return stored
+
+
+def user_fit(run_dir: Path, user_id: str) -> Path:
+    """Where a run folder keeps user `user_id`'s fit state."""
+    return state_path(Path(run_dir) / FIT_DIR, user_id)
