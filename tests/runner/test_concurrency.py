@@ -58,12 +58,15 @@ def test_smollm2_concurrent_run_equals_one_user_at_a_time(quick):
     probabilities only by float32 rounding: a batch's padding width changes the order of additions)."""
     from benchmark.models import Models
 
-    common = ("backend=transformers", "backend.dtype=float32", "split.max_users=2", "batch_size=4")
+    # three users, two calls of two judgments each: while the engine serves one user's call, the other two
+    # users' calls queue and go to the engine together
+    common = ("backend=transformers", "backend.dtype=float32", "split.max_users=3", "split.test=2", "batch_size=2")
     one = run_with(quick, "one", *common, "users_in_flight=1")
     cfg = quick(*common)
     layer = Models(cfg.backend, cfg.model, cfg.cache).chat()  # the loaded model the runs share
     layer.coalescer.max_callers = 0
-    many = run_with(quick, "many", *common, "users_in_flight=2")
+    many = run_with(quick, "many", *common, "users_in_flight=3")
+    assert len(many["items"]) == 12
     assert layer.coalescer.max_callers >= 2  # batches held several users' requests
     assert [(r["pair_id"], r["order"], r["preferred"]) for r in many["items"]] == \
         [(r["pair_id"], r["order"], r["preferred"]) for r in one["items"]]
