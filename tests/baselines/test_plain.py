@@ -89,7 +89,7 @@ def test_reasoning_follow_up_is_a_changed_request_and_failures_are_counted():
 @pytest.mark.slow
 def test_reasoning_mode_with_smollm2_finishes_with_counted_failures(tmp_path):
     cfg = make_config("logger=none", "method=plain_reasoning", "method.params.max_reasoning_tokens=48",
-                      "split.max_users=1", "split.test=3", "cache.mode=off", f"results_dir={tmp_path}")
+                      "split.max_users=1", "split.seed=3", "cache.mode=off", f"results_dir={tmp_path}")
     result = run(cfg, tmp_path / "run")
     s = result.summary
     assert s["n_judgments"] == 6 and s["model_usage"]["calls"] >= 6

@@ -74,13 +74,13 @@ def test_ablations(quick, fit_synthesizeme):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["logprob", "reasoning"])
 def test_with_smollm2_both_modes_and_resume(quick, mode):
-    args = ["method=synthesizeme", "split.max_users=1", "split.test=2", f"method.params.mode={mode}",
+    args = ["method=synthesizeme", "split.max_users=1", "split.seed=3", f"method.params.mode={mode}",
             "method.params.bootstrap_tokens=48", "method.params.persona_tokens=48", "method.params.candidates=2",
             "method.params.max_reasoning_tokens=48", f"run_name=smol-{mode}"]
     cfg = quick(*args)
     folder = Path(cfg.results_dir) / "runs" / cfg.run_name
     first = run(cfg, folder)
-    assert first.summary["n_judgments"] == 4 and first.per_user["fit_calls"].iloc[0] >= 12
+    assert first.summary["n_judgments"] == 6 and first.per_user["fit_calls"].iloc[0] >= 12
     (folder / "items.jsonl").unlink()
     again = run(quick(*args, "resume=true"), folder)
     assert again.per_user["fit_calls"].iloc[0] == 0  # the persisted fit is reused, not refitted
