@@ -21,11 +21,15 @@ HF = ["backend=transformers"]
 VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024"]
 
 
-def config(trained_rm, name, backend):
+def overrides(trained_rm, name, backend) -> list[str]:
+    """`classifier_rm` on the merged checkpoint, 12 of the fixture's users (a prefix of its seeded sample)."""
     merged = trained_rm.folder / "method" / "merged"
-    return make_config("logger=none", "method=classifier_rm", f"model.name={merged}", "cache.mode=off",
-                       "split.max_users=12", f"results_dir={trained_rm.folder.parent.parent}", f"run_name={name}",
-                       *backend)
+    return ["logger=none", "method=classifier_rm", f"model.name={merged}", "cache.mode=off", "split.max_users=12",
+            f"results_dir={trained_rm.folder.parent.parent}", f"run_name={name}", *backend]
+
+
+def config(trained_rm, name, backend):
+    return make_config(*overrides(trained_rm, name, backend))
 
 
 def items(folder) -> dict:
@@ -57,13 +61,10 @@ def test_vllm_pooling_runner_agrees_with_transformers(trained_rm, hf_items):
     when the engine starts, and in this long test process (many models run before it) its attention kernel
     once found fewer threads than it had planned for."""
     require("vllm")
-    cfg = config(trained_rm, "merged_vllm", VLLM)
-    overrides = [f"{k}={v}" for k, v in (("method", "classifier_rm"), ("model.name", cfg.model.name),
-                                           ("results_dir", cfg.results_dir), ("run_name", "merged_vllm"))]
-    done = subprocess.run([sys.executable, "-m", "benchmark.runner.main", "logger=none", "cache.mode=off",
-                           "split.max_users=12", *overrides, *VLLM], capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, "-m", "benchmark.runner.main", *overrides(trained_rm, "merged_vllm", VLLM)],
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    agree(items(Path(cfg.results_dir) / "runs" / "merged_vllm"), hf_items)  # bf16 in both, different kernels
+    agree(items(trained_rm.folder.parent / "merged_vllm"), hf_items)  # bf16 in both, different kernels
 
 
 def test_saved_synthesizeme_prompts_go_into_the_real_reward_model(trained_rm, hf_items, quick, fit_synthesizeme):
@@ -71,8 +72,7 @@ def test_saved_synthesizeme_prompts_go_into_the_real_reward_model(trained_rm, hf
     # 6 of the 12 users, and the persona without demos (demos made the RM read 150k tokens): CI time
     synth, chat = fit_synthesizeme("synth", smart, "split.max_users=6", "method=synthesizeme_persona")
     asked = len(chat.seen)
-    cfg = config(trained_rm, "merged_synth", HF)
-    cfg.split.max_users = 6
+    cfg = config(trained_rm, "merged_synth", [*HF, "split.max_users=6"])
     cfg.method = make_config("method=classifier_rm_synthesizeme").method
     cfg.method.params.context.synthesizeme_run = str(synth.folder)
     with_persona = items(run(cfg, Path(cfg.results_dir) / "runs" / "merged_synth").folder)
