@@ -4,22 +4,24 @@
     prbench-regress --baseline results/gate/demo.json --run RUN [RUN ...] --write   # (re)record
 
 Recording keeps, per method, every judged item (user, pair, order) with how many of the R recorded reruns
-(runs of that method, e.g. with seeds 0..R-1) judged it correctly, plus fingerprints of the items' texts and
+(runs of that method, e.g. with seeds 0..R-1) judged it correctly, whether its recorded margin was a near tie
+(|margin| < 1e-4, which float jitter could flip), plus fingerprints of the items' texts and
 labels, the data, the model and the method config. The noise model is the noise of reruns: under "same
 quality", a rerun judges item i correctly with the probability p_i the recorded reruns estimate, so its macro
 accuracy varies with sd σ = sqrt(Σ w_i² p_i(1-p_i)) (w_i = 1 / (users · the user's judgments)). A run fails
-(exit 1) when
+(exit 1) when its macro accuracy is below the baseline's mean by more than
 
-  * its macro accuracy is below the baseline's mean by more than
-    tolerance = max(floor, (z_{1-α} + z_{conf} / √R) · σ̂),
+  * (stochastic baselines) tolerance = max(floor, (z_{1-α} + z_{conf} / √R) · σ̂),
     which keeps the false-alarm rate ≤ α for a fraction `conf` of recorded baselines (not just on average:
-    the second term covers the baseline's own error); or
-  * (deterministic baselines) it lost more items than it gained (net loss > 0) and an exact one-sided binomial
-    (McNemar) test over the items that changed says the losses outweigh the gains (p < α).
+    the second term covers the baseline's own error);
+  * (deterministic baselines: every recorded rerun agrees, σ̂ = 0) nothing, on the items that are not near
+    ties (the near ties are left out: float jitter could flip them). A rerun of a deterministic method varies
+    by nothing else, so any other net loss, however small and however many items changed, is a change that
+    made it worse on these items. Where the method gives no margins, near ties are unknown and the floor (half a point) stands in,
+    with an exact one-sided binomial (McNemar) test over the changed items catching lopsided reshuffles
+    under it.
 
-Deterministic methods (every recorded rerun agrees, σ̂ = 0) therefore fail on any net loss over the floor
-(half a point: cross-platform float jitter), whatever the number of changed items; an identical rerun never
-fails. The simulations behind these claims are tests/test_regress.py.
+An identical rerun never fails. The simulations behind these claims are tests/test_regress.py.
 """
 
 from __future__ import annotations
@@ -39,23 +41,28 @@ from benchmark.config import DataConfig, parse_section
 from benchmark.errors import PrbenchError
 from benchmark.runs import read_run
 
-FORMAT = 2
+FORMAT = 3
 ALPHA, CONFIDENCE, FLOOR = 0.05, 0.99, 0.005  # 0.99: margin for σ̂'s own error (measured: tests)
+# |margin| (logit units) that float jitter could flip: 50x the largest margin difference measured between a run
+# with cached MiniLM embeddings and one recomputing them (1.8e-6; 1 vs 2 threads: 6e-9)
+NEAR_TIE = 1e-4
 
 
 @dataclass(frozen=True)
 class RerunBaseline:
-    """Per item: its macro weight and how many of `reruns` recorded reruns judged it correctly."""
+    """Per item: its macro weight, how many of `reruns` recorded reruns judged it correctly and whether it was
+    a near tie (None: the method gives no margins, so near ties are unknown)."""
 
     weights: np.ndarray
     n_correct: np.ndarray
     reruns: int
+    near_tie: np.ndarray | None = None
 
     @staticmethod
-    def from_runs(users: list[str], runs: np.ndarray) -> "RerunBaseline":
+    def from_runs(users: list[str], runs: np.ndarray, near_tie: np.ndarray | None = None) -> "RerunBaseline":
         """`runs`: reruns × items booleans (correct); `users[i]` owns item i."""
         runs = np.atleast_2d(np.asarray(runs, dtype=bool))
-        return RerunBaseline(macro_weights(users), runs.sum(axis=0), runs.shape[0])
+        return RerunBaseline(macro_weights(users), runs.sum(axis=0), runs.shape[0], near_tie)
 
     @property
     def p(self) -> np.ndarray:
@@ -77,6 +84,8 @@ class RerunBaseline:
         return float(math.sqrt(self.weights ** 2 @ variance))
 
     def tolerance(self, alpha: float = ALPHA, confidence: float = CONFIDENCE, floor: float = FLOOR) -> float:
+        if self.deterministic and self.near_tie is not None:
+            return 0.0  # exact: the gate leaves out the near ties, the only items float jitter can flip
         z = scipy_stats.norm.ppf
         return max(floor, (z(1 - alpha) + z(confidence) / math.sqrt(self.reruns)) * self.noise_sd())
 
@@ -94,6 +103,7 @@ def macro_weights(users: list[str]) -> np.ndarray:
 class Verdict:
     change: float        # macro accuracy, run − baseline mean
     tolerance: float
+    near_ties: float     # the part of `change` on near-tie items (left out of a deterministic baseline's test)
     lost: int            # items every recorded rerun got right and this run got wrong
     gained: int          # the reverse
     p_discordant: float  # exact one-sided binomial test: lost vs gained
@@ -102,19 +112,24 @@ class Verdict:
 
     @property
     def regressed(self) -> bool:
+        firm = self.change - self.near_ties
         reshuffle_worse = self.deterministic and self.lost > self.gained and self.p_discordant < self.alpha
-        return self.change < -self.tolerance or (reshuffle_worse and self.change < 0)
+        return firm < -self.tolerance - 1e-12 or (reshuffle_worse and firm < 0)  # 1e-12: the sums' rounding
 
 
 def gate(baseline: RerunBaseline, run: np.ndarray, alpha: float = ALPHA, confidence: float = CONFIDENCE,
          floor: float = FLOOR) -> Verdict:
-    """Judge one run (booleans per item, in the baseline's item order) against the recorded reruns."""
+    """Judge one run (booleans per item, in the baseline's item order) against the recorded reruns; a deterministic
+    baseline's near ties (where known) are left out."""
     run = np.asarray(run, dtype=bool)
     lost = int(np.sum((baseline.n_correct == baseline.reruns) & ~run))
     gained = int(np.sum((baseline.n_correct == 0) & run))
     p = scipy_stats.binomtest(lost, lost + gained, 0.5, alternative="greater").pvalue if lost + gained else 1.0
-    return Verdict(float(baseline.changes(run[None])[0]), baseline.tolerance(alpha, confidence, floor), lost, gained,
-                   float(p), baseline.deterministic, alpha)
+    change = baseline.changes(run[None])[0]
+    near = baseline.near_tie if baseline.deterministic and baseline.near_tie is not None else np.zeros(len(run), bool)
+    near_change = float(baseline.weights[near] @ (run[near] - baseline.p[near]))
+    return Verdict(float(change), baseline.tolerance(alpha, confidence, floor), near_change, lost, gained, float(p),
+                   baseline.deterministic, alpha)
 
 
 # ---- run folders, fingerprints and the baseline file --------------------------------------------------------
@@ -125,6 +140,7 @@ class RunRecord:
     method: str
     seed: int
     correct: dict[str, tuple[str, bool]]  # "pair_id/order" → (user, correct)
+    near_tie: dict[str, bool | None]       # "pair_id/order" → |margin| < NEAR_TIE (None: no margin given)
     identity: dict                         # data, model and method config: must match the baseline's
     item_digests: dict[str, str]           # "pair_id/order" → digest of user, texts and label
 
@@ -135,9 +151,18 @@ class RunRecord:
         correct = {f"{p}/{o}": (r["user_id"], bool(r["correct"])) for (p, o), r in records.items()}
         data = {k: v for k, v in config["data"].items() if k != "path"}  # where the files sit does not matter
         model = {"label": summary.model, **({} if summary.model == "none" else {"config": config["model"]})}
-        return RunRecord(run.folder, summary.method, int(config.get("seed", 0)), correct,
+        near = {f"{p}/{o}": near_tie(r) for (p, o), r in records.items()}
+        return RunRecord(run.folder, summary.method, int(config.get("seed", 0)), correct, near,
                          {"data": data, "model": model, "method": config["method"]},
                          item_digests(config["data"], records))
+
+
+def near_tie(record: dict) -> bool | None:
+    """Whether float jitter could flip this judgment: its margin (or the logit of P(first)) is near 0."""
+    margin, p_first = record.get("margin"), record.get("p_first")
+    if margin is None and p_first is not None:
+        margin = math.log(p_first / (1 - p_first)) if 0 < p_first < 1 else math.inf
+    return None if margin is None else abs(margin) < NEAR_TIE
 
 
 def item_digests(data_config: dict, records: dict) -> dict[str, str]:
@@ -182,15 +207,18 @@ def record(runs: list[RunRecord]) -> dict:
     keys = sorted(first.correct)
     users = [first.correct[k][0] for k in keys]
     base = RerunBaseline.from_runs(users, np.array([[r.correct[k][1] for k in keys] for r in runs]))
+    ties = ["?" if any(r.near_tie[k] is None for r in runs) else "1" if any(r.near_tie[k] for r in runs) else "0"
+            for k in keys]
     return {"identity": first.identity, "reruns": len(runs), "seeds": [r.seed for r in runs],
             "macro_accuracy": base.accuracy, "noise_sd": base.noise_sd(), "deterministic": base.deterministic,
-            "items": {k: f"{int(n)} {first.item_digests[k]} {u}" for k, u, n in zip(keys, users, base.n_correct)}}
+            "items": {k: f"{int(n)} {first.item_digests[k]} {t} {u}"
+                      for k, u, n, t in zip(keys, users, base.n_correct, ties)}}
 
 
-def entry_items(entry: dict) -> dict[str, tuple[int, str, str]]:
-    """The baseline's items: "pair_id/order" → (reruns that judged it correctly, digest, user)."""
-    return {k: (int(n), digest, user) for k, (n, digest, user) in
-            ((k, v.split(" ", 2)) for k, v in entry["items"].items())}
+def entry_items(entry: dict) -> dict[str, tuple[int, str, str, str]]:
+    """The baseline's items: "pair_id/order" → (reruns that judged it correctly, digest, near tie 1/0/?, user)."""
+    return {k: (int(n), digest, tie, user) for k, (n, digest, tie, user) in
+            ((k, v.split(" ", 3)) for k, v in entry["items"].items())}
 
 
 def check(run: RunRecord, entry: dict, allow_method_change: bool) -> list[str]:
@@ -210,8 +238,9 @@ def check(run: RunRecord, entry: dict, allow_method_change: bool) -> list[str]:
 def gate_entry(run: RunRecord, entry: dict, alpha: float, confidence: float, floor: float) -> Verdict:
     items = entry_items(entry)
     keys = sorted(items)
-    base = RerunBaseline(macro_weights([items[k][2] for k in keys]), np.array([items[k][0] for k in keys]),
-                         entry["reruns"])
+    ties = [items[k][2] for k in keys]
+    base = RerunBaseline(macro_weights([items[k][3] for k in keys]), np.array([items[k][0] for k in keys]),
+                         entry["reruns"], None if "?" in ties else np.array([t == "1" for t in ties]))
     return gate(base, np.array([run.correct[k][1] for k in keys]), alpha, confidence, floor)
 
 
@@ -226,7 +255,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--alpha", type=float, default=ALPHA, help="false-alarm rate given a recorded baseline")
     parser.add_argument("--confidence", type=float, default=CONFIDENCE,
                         help="share of recorded baselines for which the false-alarm rate holds")
-    parser.add_argument("--floor", type=float, default=FLOOR, help="smallest tolerance (float jitter), a fraction")
+    parser.add_argument("--floor", type=float, default=FLOOR,
+                        help="smallest tolerance (a fraction) where near ties are unknown or reruns vary")
     args = parser.parse_args(argv)
     try:
         failed = record_or_gate(args)
@@ -246,7 +276,9 @@ def record_or_gate(args: argparse.Namespace) -> list[str]:
         book = load_book(args.baseline) if args.baseline.exists() else {"format": FORMAT, "methods": {}}
         for method, reruns in by_method.items():
             book["methods"][method] = entry = record(reruns)
-            kind = "deterministic" if entry["deterministic"] else f"rerun noise sd {100 * entry['noise_sd']:.2f}"
+            ties = sum(v.split(" ")[2] == "1" for v in entry["items"].values())
+            kind = (f"deterministic, {ties} near ties" if entry["deterministic"]
+                    else f"rerun noise sd {100 * entry['noise_sd']:.2f}")
             print(f"recorded {method}: {100 * entry['macro_accuracy']:.2f} over {len(reruns)} rerun(s), {kind}"
                   + ("; one run cannot measure rerun noise: record a stochastic method from several seeded runs "
                      "(seed=0,1,2,3,4 split.seed=0)" if len(reruns) == 1 else ""))
@@ -267,7 +299,8 @@ def record_or_gate(args: argparse.Namespace) -> list[str]:
         status = "REGRESSION" if v.regressed else "ok"
         base = 100 * entry["macro_accuracy"]
         print(f"{status:>10}  {run.method}: {base + 100 * v.change:.2f} vs baseline {base:.2f} (change "
-              f"{100 * v.change:+.2f}, tolerance {100 * v.tolerance:.2f}; {v.lost} items lost, {v.gained} gained, binomial p {v.p_discordant:.3g})")
+              f"{100 * v.change:+.2f}" + (f", {100 * v.near_ties:+.2f} of it on near ties" if v.near_ties else "")
+              + f", tolerance {100 * v.tolerance:.2f}; {v.lost} items lost, {v.gained} gained, binomial p {v.p_discordant:.3g})")
         if v.regressed:
             failed.append(run.method)
     return failed
