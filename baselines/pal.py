@@ -60,7 +60,9 @@ class PluralisticAlignment(Method):
         weight_decay: float = Field(1e-3, ge=0)
         fit_steps: int = Field(200, ge=1, description="Adam steps fitting a user's mixture")
         fit_lr: float = Field(5e-2, gt=0)
-        mixture_prior: float = Field(0.5, ge=0, description="L2 pull of a user's logits towards the population's")
+        # chosen on the demo's val pairs, fitting on train pairs only (val macro vs reward_model: 0.5 +8.9,
+        # 0.05 +10.5, 0.01 +11.2, 0 +11.1 points); test pairs were not looked at
+        mixture_prior: float = Field(0.01, ge=0, description="L2 pull of a user's logits towards the population's")
         seed: int = 0
 
     @property
