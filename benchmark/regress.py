@@ -17,9 +17,9 @@ accuracy varies with sd σ = sqrt(Σ w_i² p_i(1-p_i)) (w_i = 1 / (users · the 
   * (deterministic baselines: every recorded rerun agrees, σ̂ = 0) nothing, on the items that are not near
     ties (the near ties are left out: float jitter could flip them). A rerun of a deterministic method varies
     by nothing else, so any other net loss, however small and however many items changed, is a change that
-    made it worse on these items. Where the method gives no margins, near ties are unknown and the floor (half a point) stands in,
-    with an exact one-sided binomial (McNemar) test over the changed items catching lopsided reshuffles
-    under it.
+    made it worse on these items. Where the method gives no margins, near ties are unknown and the floor
+    (half a point) stands in, with an exact one-sided binomial (McNemar) test over the changed items
+    catching lopsided reshuffles under it.
 
 An identical rerun never fails. The simulations behind these claims are tests/test_regress.py.
 """
@@ -158,7 +158,10 @@ class RunRecord:
 
 
 def near_tie(record: dict) -> bool | None:
-    """Whether float jitter could flip this judgment: its margin (or the logit of P(first)) is near 0."""
+    """Whether float jitter could flip this judgment: its margin (or the logit of P(first)) is near 0. A failed
+    judgment has neither and is no near tie; None: the method gives no margins at all."""
+    if record.get("preferred") == "fail":
+        return False
     margin, p_first = record.get("margin"), record.get("p_first")
     if margin is None and p_first is not None:
         margin = math.log(p_first / (1 - p_first)) if 0 < p_first < 1 else math.inf

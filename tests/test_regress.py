@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.regress import RerunBaseline, gate, main
+from benchmark.regress import RerunBaseline, gate, main, near_tie
 from benchmark.runner.run import run
 from tests.conftest import ROOT
 
@@ -78,6 +78,14 @@ def test_deterministic_with_margins_fails_on_any_net_loss_beyond_its_near_ties()
         assert verdict.regressed and verdict.lost >= gained + 1
     exact = RerunBaseline.from_runs(DEMO_USERS, correct[None], np.zeros(480, bool))
     assert exact.tolerance() == 0.0 and not gate(exact, correct).regressed
+
+
+def test_near_ties_come_from_margins_or_probabilities():
+    assert near_tie({"preferred": "first", "margin": 5e-5}) and not near_tie({"preferred": "first", "margin": -0.3})
+    assert near_tie({"preferred": "tie", "margin": 0.0, "p_first": 0.5})
+    assert near_tie({"preferred": "first", "p_first": 0.500001}) and not near_tie({"preferred": "first", "p_first": 0.6})
+    assert near_tie({"preferred": "fail", "margin": None, "p_first": None}) is False  # deterministic, not jitter
+    assert near_tie({"preferred": "first", "margin": None, "p_first": None}) is None  # no margins: unknown
 
 
 def test_stochastic_false_alarms_given_a_baseline_and_power():
