@@ -279,7 +279,7 @@ def record_or_gate(args: argparse.Namespace) -> list[str]:
         book = load_book(args.baseline) if args.baseline.exists() else {"format": FORMAT, "methods": {}}
         for method, reruns in by_method.items():
             book["methods"][method] = entry = record(reruns)
-            ties = sum(v.split(" ")[2] == "1" for v in entry["items"].values())
+            ties = sum(tie == "1" for _, _, tie, _ in entry_items(entry).values())
             kind = (f"deterministic, {ties} near ties" if entry["deterministic"]
                     else f"rerun noise sd {100 * entry['noise_sd']:.2f}")
             print(f"recorded {method}: {100 * entry['macro_accuracy']:.2f} over {len(reruns)} rerun(s), {kind}"

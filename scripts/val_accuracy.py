@@ -1,6 +1,7 @@
 """Choose a method's settings without looking at test labels: fit every user on their *train* pairs only
 (setup and fit), judge their *val* pairs in both orders, and print the val macro accuracy beside
-`reward_model`'s on the same pairs, with a user-resampled 95% CI of the paired difference.
+`reward_model`'s on the same pairs, with the paired difference's 95% CI over users (the
+sign-flip interval `prbench-compare` uses).
 
     python scripts/val_accuracy.py pal +method.params.mixture_prior=0.01
     python scripts/val_accuracy.py vpl +method.params.steps=2000 --users 20
@@ -24,6 +25,8 @@ from benchmark.methods import UserData, build_method
 from benchmark.models import Models
 from benchmark.records import ORDERS, JudgeItem, UserProfile
 from benchmark.splits import split_benchmark
+from benchmark.stats import sign_flip_ci
+from benchmark.store import item_record
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -45,8 +48,7 @@ def val_accuracy(method: str, overrides: list[str]) -> tuple[dict[str, float], d
         state = instance.fit(user)
         keys = [(pair, order) for pair in split.val for order in ORDERS]
         verdicts = instance.judge([JudgeItem.from_pair(p, o) for p, o in keys], state)
-        right = [j.preferred == ("first" if o == "AB" else "second") for j, (_, o) in zip(verdicts, keys)]
-        accuracy[split.user_id] = float(np.mean(right))
+        accuracy[split.user_id] = float(np.mean([item_record(p, o, j)["correct"] for j, (p, o) in zip(verdicts, keys)]))
     return accuracy, shared
 
 
@@ -62,12 +64,11 @@ def main() -> None:
     ours, shared = val_accuracy(args.method, overrides)
     users = sorted(ours)
     diff = np.array([ours[u] - reference[u] for u in users])
-    rng = np.random.default_rng(0)
-    boots = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(2000)]
+    low, high = sign_flip_ci(diff)
     curve = shared.get("curve") or [{}]
     print(f"{args.method} {' '.join(args.overrides)}: val macro {100 * np.mean([ours[u] for u in users]):.2f}, "
           f"reward_model {100 * np.mean([reference[u] for u in users]):.2f}, difference {100 * diff.mean():+.2f} "
-          f"[{100 * np.percentile(boots, 2.5):+.2f}, {100 * np.percentile(boots, 97.5):+.2f}] over {len(users)} users"
+          f"[{100 * low:+.2f}, {100 * high:+.2f}] over {len(users)} users"
           + (f"; end of training curve {curve[-1]}" if curve[-1] else ""))
 
 
