@@ -11,6 +11,7 @@ requests the engines hold, and `metered()` attributes usage to the calling threa
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import json
 import random
@@ -71,6 +72,21 @@ class RetryPolicy:
         raise AssertionError("unreachable")
 
 
+@contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """An flock on `<cache>.lock` while a process opens the cache. SQLite answers "database is locked" at
+    once, ignoring its busy timeout, when processes switch one fresh file to WAL together (measured: 22
+    of 200 four-process races); this serialises that moment. No lock where the folder is read-only."""
+    try:
+        handle = open(f"{path}.lock", "a")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released on close, and by the OS if the process dies
+        yield
+
+
 class RequestCache:
     """SQLite store of model answers. `read` serves hits and stores nothing; `write` also stores misses."""
 
@@ -95,7 +111,11 @@ class RequestCache:
 
     def _open(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
+        with _setup_lock(path):
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
+            self._setup()
+
+    def _setup(self) -> None:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if self.mode == "write" or "answers" not in tables:  # a read-only cache may be a read-only file
             self._db.execute("PRAGMA journal_mode=WAL")
