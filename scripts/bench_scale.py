@@ -9,15 +9,17 @@ results/bench/scale.json.
    `synthesizeme` against the same server: wall time, requests in flight (mean while any is held, and over
    the whole wall), and the ideal time = max(longest chain of dependent requests of one user,
    total request-seconds / max_concurrency). Targets: mean in flight >= 80% of max_concurrency, wall <= 2x ideal.
+   Also one method again with Python's default GC settings (`--gc-ab`), and seconds spent in GC per run.
 3. transformers: SmolLM2 `plain` on demo users, prompt tokens/s of the run against a raw length-sorted
    batched forward of the same prompts with the same model (target >= 70%).
 
-    python scripts/bench_scale.py [--users 720] [--methods plain,persona_memory,synthesizeme] [--hf-users 12]
+    python scripts/bench_scale.py [--users 720] [--methods plain,persona_memory,synthesizeme] [--hf-users 12] [--gc-ab persona_memory]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import math
@@ -29,7 +31,8 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,18 +126,37 @@ def server_stats(url: str) -> dict:
         return json.loads(response.read())
 
 
+@contextmanager
+def gc_timer() -> Iterator[list[float]]:
+    """Seconds spent in Python's cyclic garbage collector (all threads wait for it: it holds the GIL)."""
+    total, started = [0.0], [0.0]
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            total[0] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(callback)
+    try:
+        yield total
+    finally:
+        gc.callbacks.remove(callback)
+
+
 def served_run(tmp: Path, url: str, name: str, *overrides: str) -> dict:
     server_stats(url)
     CHAINS.clear()
     cfg = config("backend=openai", f"backend.base_url={url}", f"backend.max_concurrency={CONCURRENCY}",
                  "cache.mode=off", "bootstrap=100", f"results_dir={tmp}", f"run_name={name}", *overrides)
-    summary = runner.run(cfg, tmp / name).summary
+    with gc_timer() as gc_s:
+        summary = runner.run(cfg, tmp / name).summary
     flight, server = IN_FLIGHT.stats(), server_stats(url)
     wall = summary["wall_seconds"]
     request_s = sum(server["requests"][k] * server["latency_s"][k] for k in server["requests"])
     ideal = max(max(CHAINS.values(), default=0.0), request_s / CONCURRENCY)
     return {"users": summary["n_users"], "judgments": summary["n_judgments"], "requests": server["requests"],
-            "failures": summary["failures"], "wall_s": wall, "server_busy_s": server["requests_busy_s"],
+            "failures": summary["failures"], "wall_s": wall, "gc_s_whole_run": gc_s[0], "server_busy_s": server["requests_busy_s"],
             "ideal_s": ideal, "longest_user_chain_s": max(CHAINS.values(), default=0.0),
             "request_seconds_over_concurrency_s": request_s / CONCURRENCY, "wall_over_ideal": wall / ideal,
             "in_flight_mean_while_busy": flight["requests_in_flight_mean"],
@@ -163,15 +185,33 @@ def transformers_throughput(tmp: Path, users: int) -> dict:
     summary = runner.run(config("cache.mode=off", f"split.max_users={users}", "bootstrap=100",
                                 f"results_dir={tmp}", "run_name=hf"), tmp / "hf").summary
     encoded = [inner._encode(c) for c in seen]
+    tokens = sum(len(e) for e in encoded)
+    raw = [tokens / raw_forward(inner, encoded) for _ in range(2)]  # the same prompts, without the harness
+    return {"users": summary["n_users"], "prompts": len(encoded), "prompt_tokens": tokens,
+            "run_prompt_tokens_per_s": summary["prompt_tokens_per_s"], "raw_forward_tokens_per_s": max(raw),
+            "raw_forward_passes_tokens_per_s": raw, "ratio": summary["prompt_tokens_per_s"] / max(raw),
+            "target_ratio_min": 0.7, "batch_size": inner.batch_size}
+
+
+def raw_forward(inner, encoded: list) -> float:
+    """Seconds for a length-sorted batched forward of `encoded`. The ratio takes the faster of two passes:
+    a slow pass from a neighbour's load on a shared machine would flatter the run (one measured 420 tokens/s
+    where another gave 988)."""
     start = time.perf_counter()
     for batch in inner._batches(encoded):
         inner._next_token_logprobs([encoded[i] for i in batch])
-    raw_s = time.perf_counter() - start
-    tokens = sum(len(e) for e in encoded)
-    return {"users": summary["n_users"], "prompts": len(encoded), "prompt_tokens": tokens,
-            "run_prompt_tokens_per_s": summary["prompt_tokens_per_s"], "raw_forward_tokens_per_s": tokens / raw_s,
-            "ratio": summary["prompt_tokens_per_s"] / (tokens / raw_s), "target_ratio_min": 0.7,
-            "batch_size": inner.batch_size}
+    return time.perf_counter() - start
+
+
+def default_gc_run(tmp: Path, url: str, method: str, data: Path) -> dict:
+    """The same run with Python's default GC settings (the runner's `_few_collections` switched off)."""
+    quiet = runner._few_collections
+    runner._few_collections = nullcontext
+    try:
+        return served_run(tmp, url, f"scale-{method}-default-gc", f"method={method}", f"data.path={data}",
+                          "split.strategy=resplit")
+    finally:
+        runner._few_collections = quiet
 
 
 def main() -> None:
@@ -180,6 +220,8 @@ def main() -> None:
     parser.add_argument("--methods", default="plain,persona_memory,synthesizeme")
     parser.add_argument("--hf-users", type=int, default=12, help="demo users for the transformers part (0: skip)")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--gc-ab", default="persona_memory", metavar="METHOD",
+                        help="also run METHOD at PRISM scale with default GC settings ('' to skip)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "scale.json")
     args = parser.parse_args()
     instrument()
@@ -203,6 +245,8 @@ def main() -> None:
                     tmp, url, f"scale-{method}", f"method={method}", f"data.path={data}", "split.strategy=resplit")
                 print(method, json.dumps(report["prism_scale"][method], indent=2), flush=True)
             report["targets"] = {"in_flight_mean_over_max_concurrency_min": 0.8, "wall_over_ideal_max": 2.0}
+            if args.gc_ab:
+                report["prism_scale_default_gc"] = default_gc_run(tmp, url, args.gc_ab, data)
             if args.hf_users:
                 report["transformers"] = transformers_throughput(tmp, args.hf_users)
                 print(json.dumps(report["transformers"], indent=2), flush=True)
