@@ -13,7 +13,8 @@ results/bench/scale.json.
 3. transformers: SmolLM2 `plain` on demo users, prompt tokens/s of the run against a raw length-sorted
    batched forward of the same prompts with the same model (target >= 70%).
 
-    python scripts/bench_scale.py [--users 720] [--methods plain,persona_memory,synthesizeme] [--hf-users 12] [--gc-ab persona_memory]
+    python scripts/bench_scale.py [--users 720] [--methods plain,persona_memory,synthesizeme] [--hf-users 12]
+                                  [--gc-ab persona_memory]
 """
 
 from __future__ import annotations
@@ -156,7 +157,8 @@ def served_run(tmp: Path, url: str, name: str, *overrides: str) -> dict:
     request_s = sum(server["requests"][k] * server["latency_s"][k] for k in server["requests"])
     ideal = max(max(CHAINS.values(), default=0.0), request_s / CONCURRENCY)
     return {"users": summary["n_users"], "judgments": summary["n_judgments"], "requests": server["requests"],
-            "failures": summary["failures"], "wall_s": wall, "gc_s_whole_run": gc_s[0], "server_busy_s": server["requests_busy_s"],
+            "failures": summary["failures"], "wall_s": wall, "gc_s_whole_run": gc_s[0],
+            "server_busy_s": server["requests_busy_s"],
             "ideal_s": ideal, "longest_user_chain_s": max(CHAINS.values(), default=0.0),
             "request_seconds_over_concurrency_s": request_s / CONCURRENCY, "wall_over_ideal": wall / ideal,
             "in_flight_mean_while_busy": flight["requests_in_flight_mean"],
