@@ -109,7 +109,7 @@ def _run_users(method: Method, splits: Sequence[UserSplit], users: dict[str, Use
 @contextmanager
 def _few_collections() -> Iterator[None]:
     """Python's cyclic GC, quieter while users are in flight. Measured on a PRISM-sized `persona_memory` run
-    against the stand-in server: 716 young and 6 full collections took 1.8-2.1 s of a 9-10 s run, the full
+    against the stand-in server: ~780 young and 6 full collections took 1.8-2.1 s of a 9-10 s run, the full
     ones walking the whole loaded benchmark while holding the GIL that the feeding threads need. What is
     loaded is frozen (never scanned until unfrozen) and young objects are collected 70x less often (0.1 s)."""
     threshold = gc.get_threshold()
