@@ -76,7 +76,8 @@ class RetryPolicy:
 def _setup_lock(path: Path) -> Iterator[None]:
     """An flock on `<cache>.lock` while a process opens the cache. SQLite answers "database is locked" at
     once, ignoring its busy timeout, when processes switch one fresh file to WAL together (measured: 22
-    of 200 four-process races); this serialises that moment. No lock where the folder is read-only."""
+    openers refused in 200 four-process races); this serialises that moment. None where the folder is
+    read-only."""
     try:
         handle = open(f"{path}.lock", "a")
     except OSError:
