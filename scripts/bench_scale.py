@@ -205,13 +205,18 @@ def raw_forward(inner, encoded: list) -> float:
     return time.perf_counter() - start
 
 
+def scale_run(tmp: Path, url: str, method: str, data: Path, suffix: str = "") -> dict:
+    """`method` on the PRISM-sized synthetic data against the stand-in server."""
+    return served_run(tmp, url, f"scale-{method}{suffix}", f"method={method}", f"data.path={data}",
+                      "split.strategy=resplit")
+
+
 def default_gc_run(tmp: Path, url: str, method: str, data: Path) -> dict:
     """The same run with Python's default GC settings (the runner's `_few_collections` switched off)."""
     quiet = runner._few_collections
     runner._few_collections = nullcontext
     try:
-        return served_run(tmp, url, f"scale-{method}-default-gc", f"method={method}", f"data.path={data}",
-                          "split.strategy=resplit")
+        return scale_run(tmp, url, method, data, "-default-gc")
     finally:
         runner._few_collections = quiet
 
@@ -243,8 +248,7 @@ def main() -> None:
             report["prism_scale_data"] = synthetic_benchmark(data, args.users)
             report["prism_scale"] = {}
             for method in args.methods.split(","):
-                report["prism_scale"][method] = served_run(
-                    tmp, url, f"scale-{method}", f"method={method}", f"data.path={data}", "split.strategy=resplit")
+                report["prism_scale"][method] = scale_run(tmp, url, method, data)
                 print(method, json.dumps(report["prism_scale"][method], indent=2), flush=True)
             report["targets"] = {"in_flight_mean_over_max_concurrency_min": 0.8, "wall_over_ideal_max": 2.0}
             if args.gc_ab:
