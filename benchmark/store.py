@@ -34,10 +34,23 @@ def item_record(pair: PreferencePair, order: Order, judgment: Judgment) -> dict[
 
 
 class ItemStore:
+    """The run's `items.jsonl`: appended from every user in flight, each append durable (fsynced) on return.
+
+    Appends are group-committed: a thread that finds a write in progress queues its lines, and the next
+    writer writes and fsyncs everything queued at once. One fsync per append, taken in turn, was the
+    bottleneck of a PRISM-sized run (measured: ~7 ms each on this machine's disk, 1,081 of them in
+    series for 6,104 judgments, while 256 users waited on them with no request pending).
+    """
+
     def __init__(self, path: Path):
         self.path = path
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
-        self._lock = threading.Lock()  # users in flight append from several threads
+        self._lock = threading.Lock()  # the queue and the records
+        self._write = threading.Lock()  # one writer at a time
+        self._queue: list[tuple[bytes, list[tuple[str, str]], list[dict[str, Any]]]] = []
+        self._queued: set[tuple[str, str]] = set()
+        self._tickets = self._written = 0  # appends queued, and how many of them are on disk
+        self._broken: OSError | None = None  # a failed write fails every append after it
         if path.exists():
             self._load()
 
@@ -68,19 +81,43 @@ class ItemStore:
         return len(self.records)
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
-        """Add records with one write of whole lines (a kill tears at most the last line, which `_load` drops)."""
+        """Add records as whole lines (a kill tears at most the last line, which `_load` drops); returns once
+        they are on disk."""
         records = list(records)
         data = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records).encode("utf-8")
+        keys = [(record["pair_id"], record["order"]) for record in records]
         with self._lock:
-            keys = [(record["pair_id"], record["order"]) for record in records]
-            twice = [key for key in keys if key in self.records] or [k for k in keys if keys.count(k) > 1]
+            twice = [k for k in keys if k in self.records or k in self._queued] or \
+                [k for k in keys if keys.count(k) > 1]
             if twice:
                 raise RuntimeError(f"item {twice[0]} was judged twice")
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._queue.append((data, keys, records))
+            self._queued.update(keys)
+            self._tickets += 1
+            ticket = self._tickets
+        with self._write:
+            if self._broken is not None:  # this append may have been in the failed write: never claim it landed
+                raise OSError(f"{self.path}: an earlier write failed ({self._broken})")
+            if self._written >= ticket:  # an earlier writer took this append along
+                return
+            with self._lock:
+                batch, self._queue, last = self._queue, [], self._tickets
             try:
-                while data:
-                    data = data[os.write(fd, data):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            self.records.update(zip(keys, records))
+                self._write_lines(b"".join(data for data, _, _ in batch))
+            except OSError as error:
+                self._broken = error
+                raise
+            with self._lock:
+                for _, keys, records in batch:
+                    self.records.update(zip(keys, records))
+                    self._queued.difference_update(keys)
+                self._written = last
+
+    def _write_lines(self, data: bytes) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -9,12 +9,15 @@ results/bench/scale.json.
    `synthesizeme` against the same server: wall time, requests in flight (mean while any is held, and over
    the whole wall), and the ideal time = max(longest chain of dependent requests of one user,
    total request-seconds / max_concurrency). Targets: mean in flight >= 80% of max_concurrency, wall <= 2x ideal.
+   Each method runs `--repeats` times (interleaved with the others) and is judged by its median run: on a
+   shared VM the hypervisor's steal time moves one run by up to 2x, so every run records the fraction of
+   CPU time stolen while it ran, and all repeats are kept in the JSON.
    Also one method again with Python's default GC settings (`--gc-ab`), and seconds spent in GC per run.
 3. transformers: SmolLM2 `plain` on demo users, prompt tokens/s of the run against a raw length-sorted
    batched forward of the same prompts with the same model (target >= 70%).
 
-    python scripts/bench_scale.py [--users 720] [--methods plain,persona_memory,synthesizeme] [--hf-users 12]
-                                  [--gc-ab persona_memory]
+    python scripts/bench_scale.py [--users 720] [--methods plain,persona_memory,synthesizeme] [--repeats 3]
+                                  [--hf-users 12] [--gc-ab persona_memory]
 """
 
 from __future__ import annotations
@@ -127,6 +130,25 @@ def server_stats(url: str) -> dict:
         return json.loads(response.read())
 
 
+def _cpu_times() -> list[int]:
+    with open("/proc/stat") as stat:  # user nice system idle iowait irq softirq steal ...
+        return [int(v) for v in stat.readline().split()[1:9]]
+
+
+@contextmanager
+def steal_meter() -> Iterator[list[float | None]]:
+    """The fraction of this machine's CPU time that the hypervisor gave to other guests meanwhile (Linux)."""
+    result: list[float | None] = [None]
+    try:
+        before = _cpu_times()
+    except OSError:
+        yield result
+        return
+    yield result
+    delta = [b - a for a, b in zip(before, _cpu_times())]
+    result[0] = delta[7] / sum(delta) if sum(delta) else 0.0
+
+
 @contextmanager
 def gc_timer() -> Iterator[list[float]]:
     """Seconds spent in Python's cyclic garbage collector (all threads wait for it: it holds the GIL)."""
@@ -150,7 +172,7 @@ def served_run(tmp: Path, url: str, name: str, *overrides: str) -> dict:
     CHAINS.clear()
     cfg = config("backend=openai", f"backend.base_url={url}", f"backend.max_concurrency={CONCURRENCY}",
                  "cache.mode=off", "bootstrap=100", f"results_dir={tmp}", f"run_name={name}", *overrides)
-    with gc_timer() as gc_s:
+    with gc_timer() as gc_s, steal_meter() as steal:
         summary = runner.run(cfg, tmp / name).summary
     flight, server = IN_FLIGHT.stats(), server_stats(url)
     wall = summary["wall_seconds"]
@@ -158,6 +180,7 @@ def served_run(tmp: Path, url: str, name: str, *overrides: str) -> dict:
     ideal = max(max(CHAINS.values(), default=0.0), request_s / CONCURRENCY)
     return {"users": summary["n_users"], "judgments": summary["n_judgments"], "requests": server["requests"],
             "failures": summary["failures"], "wall_s": wall, "gc_s_whole_run": gc_s[0],
+            "cpu_steal_fraction": steal[0],
             "server_busy_s": server["requests_busy_s"],
             "ideal_s": ideal, "longest_user_chain_s": max(CHAINS.values(), default=0.0),
             "request_seconds_over_concurrency_s": request_s / CONCURRENCY, "wall_over_ideal": wall / ideal,
@@ -211,6 +234,18 @@ def scale_run(tmp: Path, url: str, method: str, data: Path, suffix: str = "") ->
                       "split.strategy=resplit")
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median wall ÷ ideal, with every repeat's headline numbers beside it."""
+    ranked = sorted(runs, key=lambda r: r["wall_over_ideal"])
+    keys = ("wall_s", "wall_over_ideal", "in_flight_mean_over_max_concurrency", "cpu_steal_fraction")
+    return {**ranked[(len(ranked) - 1) // 2], "median_of": len(runs),
+            "repeats": [{k: r[k] for k in keys} for r in runs]}
+
+
+def meets_targets(run: dict) -> bool:
+    return run["in_flight_mean_over_max_concurrency"] >= 0.8 and run["wall_over_ideal"] <= 2.0
+
+
 def default_gc_run(tmp: Path, url: str, method: str, data: Path) -> dict:
     """The same run with Python's default GC settings (the runner's `_few_collections` switched off)."""
     quiet = runner._few_collections
@@ -225,6 +260,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=720)
     parser.add_argument("--methods", default="plain,persona_memory,synthesizeme")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per method at PRISM scale (the median counts)")
     parser.add_argument("--hf-users", type=int, default=12, help="demo users for the transformers part (0: skip)")
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--gc-ab", default="persona_memory", metavar="METHOD",
@@ -246,11 +282,19 @@ def main() -> None:
                 print(json.dumps(report["demo"], indent=2), flush=True)
             data = tmp / "prism-scale"
             report["prism_scale_data"] = synthetic_benchmark(data, args.users)
-            report["prism_scale"] = {}
-            for method in args.methods.split(","):
-                report["prism_scale"][method] = scale_run(tmp, url, method, data)
-                print(method, json.dumps(report["prism_scale"][method], indent=2), flush=True)
-            report["targets"] = {"in_flight_mean_over_max_concurrency_min": 0.8, "wall_over_ideal_max": 2.0}
+            methods, runs = args.methods.split(","), {}
+            for repeat in range(args.repeats):  # interleaved: a slow spell of the machine hits every method
+                for method in methods:
+                    run = scale_run(tmp, url, method, data, f"-{repeat}")
+                    runs.setdefault(method, []).append(run)
+                    print(f"{method} #{repeat}: wall {run['wall_s']:.2f} s = {run['wall_over_ideal']:.2f}x ideal, "
+                          f"{run['in_flight_mean_over_max_concurrency']:.0%} of the slots busy, "
+                          f"steal {run['cpu_steal_fraction'] or 0:.0%}", flush=True)
+            report["prism_scale"] = {method: median_run(runs[method]) for method in methods}
+            report["targets"] = {"in_flight_mean_over_max_concurrency_min": 0.8, "wall_over_ideal_max": 2.0,
+                                 "judged_on": "the median run of each method"}
+            report["targets_met"] = {method: meets_targets(run) for method, run in report["prism_scale"].items()}
+            print(json.dumps(report["targets_met"]), flush=True)
             if args.gc_ab:
                 report["prism_scale_default_gc"] = default_gc_run(tmp, url, args.gc_ab, data)
             if args.hf_users:

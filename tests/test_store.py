@@ -44,3 +44,61 @@ def test_an_item_judged_twice_is_refused_naming_both_rows(tmp_path):
 
     with pytest.raises(DataError, match=r"items.jsonl, row 3: item \('a', 'AB'\) was judged twice \(first at row 1\)"):
         ItemStore(path)
+
+
+def _blocking_first_fsync(monkeypatch, store, n_appends, fail=False):
+    """os.fsync whose first call waits until `n_appends` appends are queued (then fails, if `fail`)."""
+    import os
+    import threading
+
+    calls, real = [], os.fsync
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == 1:
+            while store._tickets < n_appends:
+                threading.Event().wait(0.001)
+            if fail:
+                raise OSError("disk full")
+        real(fd)
+
+    monkeypatch.setattr("benchmark.store.os.fsync", fsync)
+    return calls
+
+
+def _append_from_threads(store, n):
+    import threading
+
+    errors = []
+
+    def one(i):
+        try:
+            store.append([rec(f"p{i}")])
+        except OSError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return errors
+
+
+def test_appends_queued_during_a_write_share_the_next_fsync(tmp_path, monkeypatch):
+    store = ItemStore(tmp_path / "items.jsonl")
+    calls = _blocking_first_fsync(monkeypatch, store, 12)
+    assert _append_from_threads(store, 12) == []
+    assert len(calls) == 2  # the first append's write, then one write for the 11 queued behind it
+    lines = (tmp_path / "items.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["pair_id"] for line in lines) == sorted(f"p{i}" for i in range(12))
+    assert len(ItemStore(tmp_path / "items.jsonl")) == len(store) == 12
+
+
+def test_a_failed_write_fails_every_append_it_could_hold(tmp_path, monkeypatch):
+    store = ItemStore(tmp_path / "items.jsonl")
+    _blocking_first_fsync(monkeypatch, store, 6, fail=True)
+    errors = _append_from_threads(store, 6)
+    assert len(errors) == 6  # none of them may believe its items are on disk
+    with pytest.raises(OSError, match="an earlier write failed"):
+        store.append([rec("later")])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
 import math
 import os
 import threading
@@ -24,6 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
+import orjson
 from pydantic import Field
 
 from benchmark.config import Section
@@ -50,7 +50,8 @@ class OpenAIChat(ChatModel):
         self.name, self.cfg, self.retry, self.retries = model, cfg, retry, 0
         self.base_url, self._url = base_url, base_url.rstrip("/") + "/chat/completions"
         self._reached, self._connect_failures = False, 0  # touched on the request loop only
-        self._headers = {"Authorization": f"Bearer {os.environ.get(cfg.api_key_env) or 'EMPTY'}"}
+        self._headers = {"Authorization": f"Bearer {os.environ.get(cfg.api_key_env) or 'EMPTY'}",
+                         "Content-Type": "application/json"}
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, daemon=True, name="openai-requests").start()
         self._slots, self._session = asyncio.run_coroutine_threadsafe(self._open(), self._loop).result()
@@ -94,9 +95,9 @@ class OpenAIChat(ChatModel):
         try:
             async with self._slots:
                 with IN_FLIGHT.track(1):
-                    async with self._session.post(self._url, json={"model": self.name, **kwargs},
+                    async with self._session.post(self._url, data=orjson.dumps({"model": self.name, **kwargs}),
                                                   headers=self._headers) as reply:
-                        status, text = reply.status, await reply.text()
+                        status, body = reply.status, await reply.read()
         except self._aiohttp.ClientConnectorError as error:  # refused / no route: the server was not reached
             self._connection(ok=False)
             raise TransientError(type(error).__name__) from error
@@ -106,10 +107,10 @@ class OpenAIChat(ChatModel):
         if status == 429 or status >= 500:
             raise TransientError(f"HTTP {status}")
         if status >= 400:
-            raise RequestRejected(f"HTTP {status}: {text[:200]}")
+            raise RequestRejected(f"HTTP {status}: {body[:200].decode(errors='replace')}")
         try:
-            response = json.loads(text)
-        except ValueError as error:  # a body that is not valid JSON
+            response = orjson.loads(body)
+        except ValueError as error:  # a body that is not valid JSON (orjson.JSONDecodeError is a ValueError)
             raise TransientError("malformed JSON") from error
         if not isinstance(response, dict) or not response.get("choices"):
             raise TransientError("response without choices")

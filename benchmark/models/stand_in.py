@@ -19,6 +19,7 @@ import math
 import threading
 import time
 
+import orjson
 from aiohttp import web
 
 from benchmark.models.concurrency import InFlight
@@ -59,12 +60,12 @@ class StandInServer:
         self._ready = threading.Event()
 
     async def _complete(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = orjson.loads(await request.read())
         one_token = bool(body.get("logprobs")) and body.get("max_tokens") == 1
         with self.in_flight.track(1):
             self.requests["one_token" if one_token else "generation"] += 1
             await asyncio.sleep(self.choice_s if one_token else self.generate_s)
-        return web.json_response(answer(body))
+        return web.Response(body=orjson.dumps(answer(body)), content_type="application/json")
 
     async def _stats(self, request: web.Request) -> web.Response:
         stats = {**self.in_flight.stats(), "requests": dict(self.requests),

@@ -88,3 +88,38 @@ def test_openai_backend_sends_many_users_requests_at_once(quick):
     assert summary["failures"] == 0 and server.requests["one_token"] == summary["n_judgments"] == 110
     assert 4 < stats["requests_in_flight_max"] <= 12  # more than one user's call of 4, never over the limit
     assert 4 < summary["requests_in_flight_max"] <= 12
+
+
+def test_saves_after_users_never_wait_on_a_save_and_the_last_sees_the_latest():
+    """The usage file is saved as users finish: a user finishing during a save returns at once, and the
+    thread that is saving saves once more, so the file ends with the latest totals."""
+    import threading
+
+    from benchmark.runner.run import _latest_only
+
+    state, saved, first_started, release = {"users": 0}, [], threading.Event(), threading.Event()
+
+    def save():
+        users = state["users"]  # what this save writes
+        if not first_started.is_set():
+            first_started.set()
+            release.wait(10)
+        saved.append(users)
+
+    after_user = _latest_only(save)
+
+    def finish_user():
+        state["users"] += 1
+        after_user()
+
+    first = threading.Thread(target=finish_user)
+    first.start()
+    assert first_started.wait(10)
+    for _ in range(3):  # would block here until `release` if callers waited on the save in progress
+        finish_user()
+    assert saved == []
+    release.set()
+    first.join(10)
+    assert saved == [1, 4]  # one more save after the slow one, with all four users
+    finish_user()
+    assert saved == [1, 4, 5]
