@@ -50,7 +50,7 @@ class ItemStore:
         self._queue: list[tuple[bytes, list[tuple[str, str]], list[dict[str, Any]]]] = []
         self._queued: set[tuple[str, str]] = set()
         self._tickets = self._written = 0  # appends queued, and how many of them are on disk
-        self._broken: OSError | None = None  # a failed write fails every append after it
+        self._broken: BaseException | None = None  # a failed write fails every append after it
         if path.exists():
             self._load()
 
@@ -104,7 +104,7 @@ class ItemStore:
                 batch, self._queue, last = self._queue, [], self._tickets
             try:
                 self._write_lines(b"".join(data for data, _, _ in batch))
-            except OSError as error:
+            except BaseException as error:  # whatever it was, the batch's appends must not claim they landed
                 self._broken = error
                 raise
             with self._lock:

@@ -47,11 +47,12 @@ def test_an_item_judged_twice_is_refused_naming_both_rows(tmp_path):
 
 
 def _blocking_first_fsync(monkeypatch, store, n_appends, fail=False):
-    """os.fsync whose first call waits until `n_appends` appends are queued (then fails, if `fail`)."""
+    """os.fsync whose first call waits until `n_appends` appends are queued (then fails, if `fail`); `durable`
+    holds the pair ids on disk after each fsync."""
     import os
     import threading
 
-    calls, real = [], os.fsync
+    calls, durable, real = [], set(), os.fsync
 
     def fsync(fd):
         calls.append(fd)
@@ -61,35 +62,40 @@ def _blocking_first_fsync(monkeypatch, store, n_appends, fail=False):
             if fail:
                 raise OSError("disk full")
         real(fd)
+        durable.update(json.loads(line)["pair_id"] for line in store.path.read_text().splitlines())
 
     monkeypatch.setattr("benchmark.store.os.fsync", fsync)
-    return calls
+    return calls, durable
 
 
-def _append_from_threads(store, n):
+def _append_from_threads(store, n, durable=None):
+    """Append p0..p{n-1} from n threads; the errors raised, and the ids that returned before being fsynced."""
     import threading
 
-    errors = []
+    errors, early = [], []
 
     def one(i):
         try:
             store.append([rec(f"p{i}")])
         except OSError as error:
             errors.append(error)
+            return
+        if durable is not None and f"p{i}" not in durable:
+            early.append(f"p{i}")
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
-    return errors
+    return errors, early
 
 
 def test_appends_queued_during_a_write_share_the_next_fsync(tmp_path, monkeypatch):
     store = ItemStore(tmp_path / "items.jsonl")
-    calls = _blocking_first_fsync(monkeypatch, store, 12)
-    assert _append_from_threads(store, 12) == []
-    assert len(calls) == 2  # the first append's write, then one write for the 11 queued behind it
+    calls, durable = _blocking_first_fsync(monkeypatch, store, 12)
+    assert _append_from_threads(store, 12, durable) == ([], [])  # no error, none returned before its fsync
+    assert 1 <= len(calls) <= 2  # the first append's write, then (at most) one for all queued behind it
     lines = (tmp_path / "items.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["pair_id"] for line in lines) == sorted(f"p{i}" for i in range(12))
     assert len(ItemStore(tmp_path / "items.jsonl")) == len(store) == 12
@@ -98,7 +104,22 @@ def test_appends_queued_during_a_write_share_the_next_fsync(tmp_path, monkeypatc
 def test_a_failed_write_fails_every_append_it_could_hold(tmp_path, monkeypatch):
     store = ItemStore(tmp_path / "items.jsonl")
     _blocking_first_fsync(monkeypatch, store, 6, fail=True)
-    errors = _append_from_threads(store, 6)
+    errors, _ = _append_from_threads(store, 6)
     assert len(errors) == 6  # none of them may believe its items are on disk
     with pytest.raises(OSError, match="an earlier write failed"):
         store.append([rec("later")])
+
+
+def test_an_item_still_queued_for_writing_is_refused_a_second_time(tmp_path):
+    import threading
+
+    store = ItemStore(tmp_path / "items.jsonl")
+    with store._write:  # a write in progress: the next append queues its line and waits
+        first = threading.Thread(target=store.append, args=([rec("a")],))
+        first.start()
+        while not store._tickets:
+            threading.Event().wait(0.001)
+        with pytest.raises(RuntimeError, match="judged twice"):
+            store.append([rec("a")])
+    first.join(10)
+    assert len(ItemStore(tmp_path / "items.jsonl")) == 1

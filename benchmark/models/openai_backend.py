@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import math
 import os
 import threading
@@ -34,6 +35,23 @@ from benchmark.models.layer import RetryPolicy, TransientError
 from benchmark.models.registry import Backend, register_backend
 from benchmark.models.tokens import chat_dicts
 from benchmark.records import Cost
+
+
+def dumps(body: dict) -> bytes:
+    """orjson (~15% less client CPU per request than json); json, escaped, for what orjson refuses (a lone
+    surrogate in dataset text)."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body).encode()
+
+
+def loads(body: bytes):
+    """orjson; json for what only it reads (NaN / -Infinity from a server written with Python's json)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 class RequestRejected(Exception):
@@ -95,7 +113,7 @@ class OpenAIChat(ChatModel):
         try:
             async with self._slots:
                 with IN_FLIGHT.track(1):
-                    async with self._session.post(self._url, data=orjson.dumps({"model": self.name, **kwargs}),
+                    async with self._session.post(self._url, data=dumps({"model": self.name, **kwargs}),
                                                   headers=self._headers) as reply:
                         status, body = reply.status, await reply.read()
         except self._aiohttp.ClientConnectorError as error:  # refused / no route: the server was not reached
@@ -109,8 +127,8 @@ class OpenAIChat(ChatModel):
         if status >= 400:
             raise RequestRejected(f"HTTP {status}: {body[:200].decode(errors='replace')}")
         try:
-            response = orjson.loads(body)
-        except ValueError as error:  # a body that is not valid JSON (orjson.JSONDecodeError is a ValueError)
+            response = loads(body)
+        except ValueError as error:  # a body that is not valid JSON
             raise TransientError("malformed JSON") from error
         if not isinstance(response, dict) or not response.get("choices"):
             raise TransientError("response without choices")

@@ -19,10 +19,10 @@ import math
 import threading
 import time
 
-import orjson
 from aiohttp import web
 
 from benchmark.models.concurrency import InFlight
+from benchmark.models.openai_backend import dumps, loads
 
 
 def _unit(messages: list[dict]) -> float:
@@ -60,12 +60,12 @@ class StandInServer:
         self._ready = threading.Event()
 
     async def _complete(self, request: web.Request) -> web.Response:
-        body = orjson.loads(await request.read())
+        body = loads(await request.read())
         one_token = bool(body.get("logprobs")) and body.get("max_tokens") == 1
         with self.in_flight.track(1):
             self.requests["one_token" if one_token else "generation"] += 1
             await asyncio.sleep(self.choice_s if one_token else self.generate_s)
-        return web.Response(body=orjson.dumps(answer(body)), content_type="application/json")
+        return web.Response(body=dumps(answer(body)), content_type="application/json")
 
     async def _stats(self, request: web.Request) -> web.Response:
         stats = {**self.in_flight.stats(), "requests": dict(self.requests),
