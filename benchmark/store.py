@@ -103,14 +103,14 @@ class ItemStore:
             with self._lock:
                 batch, self._queue, last = self._queue, [], self._tickets
             try:
-                self._write_lines(b"".join(data for data, _, _ in batch))
+                self._write_lines(b"".join(lines for lines, _, _ in batch))
             except BaseException as error:  # whatever it was, the batch's appends must not claim they landed
                 self._broken = error
                 raise
             with self._lock:
-                for _, keys, records in batch:
-                    self.records.update(zip(keys, records))
-                    self._queued.difference_update(keys)
+                for _, queued_keys, queued_records in batch:  # this append's and every other one in the batch
+                    self.records.update(zip(queued_keys, queued_records))
+                    self._queued.difference_update(queued_keys)
                 self._written = last
 
     def _write_lines(self, data: bytes) -> None:
