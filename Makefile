@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-fast leaderboard regress regress-record
+.PHONY: setup demo test test-fast test-latest lock leaderboard regress regress-record
 
 setup:            ## install prbench, its stack and the offline models
 	bash scripts/setup.sh
@@ -11,6 +11,24 @@ test: setup       ## the whole test suite, slow real-model tests included (what 
 
 test-fast:        ## skip the tests that run real models
 	python -m pytest -m "not slow"
+
+# The newest versions pyproject.toml allows, without the lock, in a throwaway virtualenv: finds a breaking
+# upstream release before a lock update brings it to users. Run it before `make lock`.
+LATEST_VENV ?= /tmp/prbench-latest
+test-latest:      ## the fast tests on the newest allowed versions (no lock), in a throwaway virtualenv
+	rm -rf $(LATEST_VENV) && python3.11 -m venv $(LATEST_VENV)
+	. $(LATEST_VENV)/bin/activate && PRBENCH_UNLOCKED=1 bash scripts/setup.sh && python -m pip list --format=freeze \
+		| grep -v '^prbench' > $(LATEST_VENV)/versions.txt && python -m pytest -m "not slow"
+
+# Re-resolve requirements/lock.txt on purpose (README: "Locked versions"): commit it on its own, with the tests
+# run on it. uv resolves the whole stack in seconds, for Linux x86_64 and Python 3.11 whatever machine runs it.
+# The CPU torch wheel is found where pip is told to look (PIP_FIND_LINKS), else on PyTorch's CPU page.
+UV_VERSION = 0.13.9
+lock:             ## re-resolve requirements/lock.txt to the newest allowed versions (then run make test)
+	python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	uv pip compile pyproject.toml requirements/lock.in --extra test --upgrade --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
+		--find-links "$${PIP_FIND_LINKS:-https://download.pytorch.org/whl/cpu/torch/}" -o requirements/lock.txt
 
 leaderboard:      ## rebuild results/leaderboard.{csv,md} and results/report/ from every run under results/runs
 	prbench-report

@@ -1,6 +1,6 @@
-"""Everything else is in pyproject.toml. This only ships configs/ and results/reference/ inside the built
-package (they stay at the repo root, the layout researchers edit), so a non-editable install finds them
-from any folder; see benchmark/shipped.py for the lookup."""
+"""Everything else is in pyproject.toml. This only ships configs/, results/reference/ and requirements/ (the lock,
+whose hash each run's provenance records) inside the built package (they stay at the repo root, the layout
+researchers edit), so a non-editable install finds them from any folder; see benchmark/shipped.py."""
 
 import shutil
 from pathlib import Path
@@ -8,7 +8,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-SHIPPED = ("configs", "results/reference")  # repo paths, copied to benchmark/_shipped/<path>
+SHIPPED = ("configs", "results/reference", "requirements")  # repo paths, copied to benchmark/_shipped/<path>
 
 
 class BuildPyWithShipped(build_py):

@@ -10,10 +10,12 @@ rejects), Bonferroni-simultaneous when more than two runs are compared, and Holm
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+from benchmark.environment import environment_difference
 from benchmark.errors import PrbenchError
 from benchmark.report import ci_text, pct, to_markdown
 from benchmark.runs import Run, read_run
@@ -107,6 +109,10 @@ def main() -> None:
         raise SystemExit(f"prbench-compare: error: {error}") from None
     text = format_table(table)
     print(text)
+    for run in runs[1:]:  # numbers made with other libraries may differ for that reason alone
+        names = (str(runs[0].folder), str(run.folder))
+        if note := environment_difference(runs[0].provenance.get("environment"), run.provenance.get("environment"), names):
+            print(f"prbench-compare: note: {note}", file=sys.stderr)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "compare.md").write_text(text)

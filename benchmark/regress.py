@@ -38,6 +38,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from benchmark.config import DataConfig, parse_section
+from benchmark.environment import environment_difference
 from benchmark.errors import PrbenchError
 from benchmark.runs import read_run
 
@@ -143,6 +144,7 @@ class RunRecord:
     near_tie: dict[str, bool | None]       # "pair_id/order" → |margin| < NEAR_TIE (None: no margin given)
     identity: dict                         # data, model and method config: must match the baseline's
     item_digests: dict[str, str]           # "pair_id/order" → digest of user, texts and label
+    environment: dict | None               # provenance.json's environment (None: an older prbench made it)
 
     @staticmethod
     def load(folder: Path) -> "RunRecord":
@@ -154,7 +156,7 @@ class RunRecord:
         near = {f"{p}/{o}": near_tie(r) for (p, o), r in records.items()}
         return RunRecord(run.folder, summary.method, int(config.get("seed", 0)), correct, near,
                          {"data": data, "model": model, "method": config["method"]},
-                         item_digests(config["data"], records))
+                         item_digests(config["data"], records), run.provenance.get("environment"))
 
 
 def near_tie(record: dict) -> bool | None:
@@ -212,7 +214,11 @@ def record(runs: list[RunRecord]) -> dict:
     base = RerunBaseline.from_runs(users, np.array([[r.correct[k][1] for k in keys] for r in runs]))
     ties = ["?" if any(r.near_tie[k] is None for r in runs) else "1" if any(r.near_tie[k] for r in runs) else "0"
             for k in keys]
+    for other in runs[1:]:
+        if note := environment_difference(first.environment, other.environment, (str(first.folder), str(other.folder))):
+            print(f"note: {note}")
     return {"identity": first.identity, "reruns": len(runs), "seeds": [r.seed for r in runs],
+            "environment": first.environment,
             "macro_accuracy": base.accuracy, "noise_sd": base.noise_sd(), "deterministic": base.deterministic,
             "items": {k: f"{int(n)} {first.item_digests[k]} {t} {u}"
                       for k, u, n, t in zip(keys, users, base.n_correct, ties)}}
@@ -304,6 +310,8 @@ def record_or_gate(args: argparse.Namespace) -> list[str]:
         print(f"{status:>10}  {run.method}: {base + 100 * v.change:.2f} vs baseline {base:.2f} (change "
               f"{100 * v.change:+.2f}" + (f", {100 * v.near_ties:+.2f} of it on near ties" if v.near_ties else "")
               + f", tolerance {100 * v.tolerance:.2f}; {v.lost} items lost, {v.gained} gained, binomial p {v.p_discordant:.3g})")
+        if note := environment_difference(entry.get("environment"), run.environment, ("the baseline", str(run.folder))):
+            print(f"{'note':>10}  {note}")
         if v.regressed:
             failed.append(run.method)
     return failed

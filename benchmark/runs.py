@@ -91,6 +91,7 @@ class Run:
     per_user: pd.DataFrame
     items: dict[tuple[str, str], dict[str, Any]]  # (pair_id, order) -> item record
     config: dict[str, Any]
+    provenance: dict[str, Any]  # {} for a run folder without provenance.json
 
     @property
     def label(self) -> str:
@@ -124,6 +125,17 @@ def read_items(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return ItemStore(Path(folder) / ITEMS).records
 
 
+def read_provenance(folder: Path) -> dict[str, Any]:
+    """A run's provenance.json (code version, argv, environment); {} when the folder has none."""
+    path = Path(folder) / PROVENANCE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"not a readable provenance file ({error})", source=str(path)) from None
+
+
 def read_per_user(folder: Path) -> pd.DataFrame:
     return pd.read_csv(Path(folder) / PER_USER, dtype={"user_id": str})
 
@@ -134,7 +146,8 @@ def read_run(folder: Path) -> Run:
     for name in (SUMMARY, CONFIG, ITEMS, PER_USER):
         if not (folder / name).exists():
             raise PrbenchError(f"{folder} holds no finished run (no {name}); finish it with resume=true")
-    return Run(folder, read_summary(folder / SUMMARY), read_per_user(folder), read_items(folder), read_config(folder))
+    return Run(folder, read_summary(folder / SUMMARY), read_per_user(folder), read_items(folder), read_config(folder),
+               read_provenance(folder))
 
 
 def list_runs(root: Path) -> list[Path]:

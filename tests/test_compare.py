@@ -1,5 +1,6 @@
 """Comparing runs: refuses different item sets; reports paired differences with Holm-corrected p-values."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,17 @@ def test_compare_cli_writes_table_and_plot(runs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "| method |" in result.stdout
     assert (out / "compare.png").stat().st_size > 1000 and (out / "compare.csv").exists()
+
+
+def test_compare_cli_says_when_runs_were_made_in_different_environments(runs):
+    path = runs["shorter"] / "provenance.json"
+    provenance = json.loads(path.read_text())
+    provenance["environment"]["distributions"]["pandas"] = "0.0.1"
+    path.write_text(json.dumps(provenance))
+    cli = lambda *folders: subprocess.run([sys.executable, "-c", "from benchmark.compare import main; main()",
+                                           *map(str, folders)], capture_output=True, text=True)
+    differ = cli(runs["longer"], runs["shorter"])
+    assert differ.returncode == 0, differ.stderr
+    assert "different environments" in differ.stderr and "pandas" in differ.stderr and "0.0.1" in differ.stderr
+    same = cli(runs["longer"], runs["plain"])
+    assert same.returncode == 0 and "environment" not in same.stderr
