@@ -1,6 +1,7 @@
 """A built wheel, installed anywhere, runs from an empty folder: configs and reference numbers ship inside
 the package, and results land under the folder it runs in."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import pytest
 from tests.conftest import ROOT
 
 SOURCES = ["pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "benchmark", "baselines", "configs",
-           "results/reference"]
+           "results/reference", "requirements"]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,9 @@ def test_the_wheel_runs_from_an_empty_folder(installed, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((work / "results" / "runs" / "demo" / "longer" / "summary.json").read_text())
     assert summary["method"] == "longer" and summary["n_users"] == 8
+    provenance = json.loads((work / "results" / "runs" / "demo" / "longer" / "provenance.json").read_text())
+    lock = hashlib.sha256((ROOT / "requirements" / "lock.txt").read_bytes()).hexdigest()
+    assert provenance["environment"]["lock_sha256"] == lock  # the lock ships inside the wheel
 
 
 def test_the_wheel_uses_its_own_files(installed, tmp_path):
