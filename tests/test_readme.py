@@ -40,7 +40,7 @@ def test_layout_section_names_every_top_level_folder_and_core_module():
     """The README's layout matches the tree: each top-level folder, core module and core subpackage is in it,
     and every `.py` name in it exists under benchmark/ (so a rename that forgets the README fails here)."""
     layout = re.search(r"## Layout\n\n```\n(.*?)```", readme(), re.S).group(1)
-    folders = {"benchmark", "baselines", "configs", "scripts", "results", "tests", "hydra_plugins"}
+    folders = {"benchmark", "baselines", "configs", "scripts", "results", "tests", "hydra_plugins", "requirements"}
     assert all((ROOT / f).is_dir() for f in folders)
     modules = {p.name for p in (ROOT / "benchmark").glob("*.py") if p.name != "__init__.py"}
     packages = {f"{p.name}/" for p in (ROOT / "benchmark").iterdir() if (p / "__init__.py").exists()}
