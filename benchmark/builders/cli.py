@@ -9,6 +9,7 @@ Arguments after the sub-command are prbench config overrides (data=..., split=..
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -64,8 +65,9 @@ def main() -> None:
             card = {"source": OmegaConf.to_container(cfg.data, resolve=True),
                     "split": OmegaConf.to_container(cfg.split, resolve=True), "seed": cfg.seed}
             print(f"wrote {export(bench, splits, args.out, cfg.seed, card)}")
-    except PrbenchError as error:
-        raise SystemExit(f"prbench-data: error: {error}") from None
+    except PrbenchError as error:  # one line, exit code 2, no traceback (as `prbench`)
+        print(f"prbench-data: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from benchmark.errors import DataError
+
 
 @dataclass
 class BuildReport:
@@ -15,6 +17,12 @@ class BuildReport:
     def drop(self, reason: str, n: int = 1) -> None:
         if n:
             self.dropped[reason] += n
+
+    def bad_row(self, error: DataError, on_bad_row: str) -> None:
+        """`on_bad_row=error` raises the error (it names the row and field); `skip` counts the row."""
+        if on_bad_row == "error":
+            raise error
+        self.drop(f"malformed row ({error.field})")
 
     def lines(self) -> list[str]:
         out = [f"{self.rows} raw rows -> {self.pairs} pairs"]

@@ -106,3 +106,41 @@ def load_prism_raw(cfg: DataConfig, models=None) -> Benchmark:
     survey = _source_rows(cfg, "survey")[0] if opts.require_survey or cfg.path is None else None
     pairs, profiles, report = prism_pairs(conversations, survey, opts, source)
     return _curated(cfg, pairs, profiles, report, models)
+
+
+@loader("community_alignment")
+def load_community_alignment(cfg: DataConfig, models=None) -> Benchmark:
+    """facebook/community-alignment-dataset, built into pairs (benchmark/builders/community_alignment.py)."""
+    from benchmark.builders.community_alignment import CommunityAlignmentOptions, community_alignment_pairs, read_rows
+
+    opts = parse_section(CommunityAlignmentOptions, cfg.options, "data.options")
+    rows, source = read_rows(cfg.path) if cfg.path else _source_rows(cfg)
+    pairs, profiles, report = community_alignment_pairs(rows, opts, source)
+    return _curated(cfg, pairs, profiles, report, models)
+
+
+@loader("personalllm")
+def load_personalllm(cfg: DataConfig, models=None) -> Benchmark:
+    """namkoong-lab/PersonalLLM prompts, simulated users drawn over them (benchmark/builders/personalllm.py)."""
+    from benchmark.builders.personalllm import PersonalLLMOptions, personalllm_pairs
+
+    rows, source = _source_rows(cfg)
+    pairs, profiles, report = personalllm_pairs(rows, parse_section(PersonalLLMOptions, cfg.options, "data.options"),
+                                                source)
+    return _curated(cfg, pairs, profiles, report, models)
+
+
+@loader("tldr_workers")
+def load_tldr_workers(cfg: DataConfig, models=None) -> Benchmark:
+    """openai/summarize_from_feedback comparisons, users = workers (benchmark/builders/tldr.py)."""
+    from benchmark.builders.tldr import TldrOptions, read_rows, tldr_pairs
+
+    if cfg.path:
+        rows, source = read_rows(cfg.path)
+    elif cfg.hub_id:
+        rows, source = read_hub(cfg.hub_id, cfg.revision, "comparisons"), f"{cfg.hub_id}:comparisons"
+    else:
+        raise DataError(f"data '{cfg.name}' needs data.path (local copy) or data.hub_id")
+    pairs, report = tldr_pairs(rows, parse_section(TldrOptions, cfg.options, "data.options"), source)
+    return _curated(cfg, pairs, {}, report, models)
+
