@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.report import REFERENCE
 from benchmark.runs import SUMMARY, read_per_user
 from benchmark.view.jsdata import abbreviate, clean
-from benchmark.view.sources import DataCache, RunEntry, fit_state, read_items, reads_oracle, scan, user_key
+from benchmark.view.sources import (REFERENCE, DataCache, RunEntry, fit_state, read_items, reads_oracle, scan,
+                                    user_key)
 
 MAX_BINS = 8  # accuracy against training pairs: at most this many bins of about equal numbers of users
 VERDICT = {"first": "1", "second": "2", "tie": "t", "fail": "x"}  # compact codes of the items document

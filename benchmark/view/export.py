@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from benchmark.errors import PrbenchError
-from benchmark.report import REFERENCE
+from benchmark.view.sources import REFERENCE
 from benchmark.view.documents import Viewer
 from benchmark.view.jsdata import js_put
 

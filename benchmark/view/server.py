@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from benchmark.report import REFERENCE
+from benchmark.view.sources import REFERENCE
 from benchmark.view.documents import Viewer
 from benchmark.view.export import ASSETS, asset
 from benchmark.view.jsdata import js_put

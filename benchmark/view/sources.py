@@ -17,6 +17,9 @@ from typing import Any
 from benchmark.errors import PrbenchError
 from benchmark.runs import (CONFIG, ITEMS, SUMMARY, RunSummary, list_runs, read_config, read_state,
                             read_summary, user_fit)
+from benchmark.shipped import REFERENCE_DIR
+
+REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"  # the published numbers (as benchmark.report.REFERENCE)
 
 
 def digest(text: str, n: int = 16) -> str:
