@@ -243,12 +243,12 @@ class Viewer:
         fit, fit_note = fit_state(entry.folder, user_id)
         loaded = self.data.get(entry)
         profile, hidden = None, False
-        if loaded.error is None and user_id in loaded.profiles:
-            p = loaded.profiles[user_id]
-            profile = {"demographics": p.demographics, "stated": p.stated}
+        if loaded.error is None:  # the data may hold no profile for the user: then the method saw an empty one
+            p = loaded.profiles.get(user_id)
+            profile = {"demographics": p.demographics if p else {}, "stated": p.stated if p else None}
             if data.oracle:
-                profile["persona_truth"] = p.persona_truth
-            hidden = not data.oracle and p.persona_truth is not None
+                profile["persona_truth"] = p.persona_truth if p else None
+            hidden = not data.oracle and p is not None and p.persona_truth is not None
         texts_error = loaded.error or (None if user_id in loaded.splits else
                                        "this user is not in the run's data as loaded now (the data changed)")
         return clean({"run": entry.id, "user": user_id, "row": row, "oracle": data.oracle, "profile": profile,
