@@ -5,6 +5,9 @@
 The first run is the reference; every other run is compared with it: the paired difference over users,
 a two-sided sign-flip p-value, the CI that inverts the same test (so it excludes 0 exactly when the test
 rejects), Bonferroni-simultaneous when more than two runs are compared, and Holm-adjusted p-values.
+
+Runs must have judged the same items on the same data: every item record carries a digest of its user, texts
+and label (benchmark.store.item_digest), and runs whose shared items' digests differ are refused (exit 2).
 """
 
 from __future__ import annotations
@@ -17,19 +20,44 @@ import pandas as pd
 
 from benchmark.environment import environment_difference
 from benchmark.errors import PrbenchError
-from benchmark.report import ci_text, pct, to_markdown
+from benchmark.report import ci_text, cli_errors, pct, to_markdown
 from benchmark.runs import Run, read_run
 from benchmark.stats import holm, paired_user_difference
 
 
-def check_same_items(runs: list[Run]) -> None:
-    reference = runs[0]
+def check_same_items(runs: list[Run]) -> list[str]:
+    """Refuse runs that judged other items, or the same (pair_id, order) keys on other data (their items'
+    digests differ: texts, labels or user). Returns notes on items that could not be checked (written by an
+    older prbench, which recorded no digest)."""
+    reference, notes = runs[0], []
     for run in runs[1:]:
         if run.items.keys() != reference.items.keys():
             only_ref, only_run = len(reference.items.keys() - run.items.keys()), len(run.items.keys() - reference.items.keys())
             raise PrbenchError(
                 f"runs judged different items: {reference.folder} has {only_ref} items that {run.folder} lacks, "
                 f"and {only_run} the other way; compare runs on the same data, split and users")
+        differ, unchecked = digest_differences(reference.items, run.items)
+        if differ:
+            raise PrbenchError(
+                f"runs judged different data: {len(differ)} of the {len(run.items)} items of {reference.folder} and "
+                f"{run.folder} differ in their texts, labels or user (first: {'/'.join(differ[0])}); compare runs "
+                f"on the same data")
+        if unchecked:
+            notes.append(f"{unchecked} items of {reference.folder} and {run.folder} carry no digest (written by an "
+                         f"older prbench): that they judged the same texts and labels could not be checked")
+    return notes
+
+
+def digest_differences(ours: dict, theirs: dict) -> tuple[list[tuple[str, str]], int]:
+    """Shared keys whose recorded item digests differ (sorted), and how many shared keys lack a digest."""
+    differ, unchecked = [], 0
+    for key in sorted(ours.keys() & theirs.keys()):
+        a, b = ours[key].get("item_digest"), theirs[key].get("item_digest")
+        if a is None or b is None:
+            unchecked += 1
+        elif a != b:
+            differ.append(key)
+    return differ, unchecked
 
 
 def compare(runs: list[Run], n_perm: int = 10_000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
@@ -94,27 +122,37 @@ def plot(runs: list[Run], path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="run folders; the first is the reference")
     parser.add_argument("--out", type=Path, default=None, help="write compare.{md,csv,png} here")
     parser.add_argument("--permutations", type=int, default=10_000,
                         help="random sign flips when more than 16 users differ (fewer: all of them, exact)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    try:
+    args = parser.parse_args(argv)
+    with cli_errors("prbench-compare"):
         runs = [read_run(folder) for folder in args.runs]
-        table = compare(runs, args.permutations, args.seed)
-    except PrbenchError as error:
-        raise SystemExit(f"prbench-compare: error: {error}") from None
+        table = compare(runs, args.permutations, args.seed)  # refuses runs on other items or data
+        notes = check_same_items(runs)  # what could not be checked
     text = format_table(table)
     print(text)
     for run in runs[1:]:  # numbers made with other libraries may differ for that reason alone
         names = (str(runs[0].folder), str(run.folder))
         if note := environment_difference(runs[0].provenance.get("environment"), run.provenance.get("environment"), names):
-            print(f"prbench-compare: note: {note}", file=sys.stderr)
+            notes.append(note)
+    for note in notes:
+        print(f"prbench-compare: note: {note}", file=sys.stderr)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "compare.md").write_text(text)
-        table.to_csv(args.out / "compare.csv", index=False)
-        plot(runs, args.out / "compare.png")
+        with cli_errors("prbench-compare"):
+            write_outputs(runs, table, text, args.out)
+
+
+def write_outputs(runs: list[Run], table: pd.DataFrame, text: str, out: Path) -> None:
+    """compare.{md,csv,png} in `out`; a folder that cannot be written is a PrbenchError."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.md").write_text(text, encoding="utf-8")
+        table.to_csv(out / "compare.csv", index=False)
+        plot(runs, out / "compare.png")
+    except OSError as error:
+        raise PrbenchError(f"cannot write {out} ({error.strerror or error}); check --out") from None

@@ -11,8 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from benchmark.errors import ConfigError
 
 T = TypeVar("T", bound=BaseModel)
-SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.IGNORECASE)
+# "token" but not token counts (max_prompt_tokens: scrubbed, a change of it would go unseen) nor "tokenizer"
+SECRET_KEY = re.compile(r"(api[_-]?key|token(?!s|izer)|secret|password|authorization)", re.IGNORECASE)
 SECRET_VALUE = re.compile(r"^(sk-|sk_|hf_|ghp_|gho_|github_pat_|xox[abp]-|AKIA|eyJ)[A-Za-z0-9_\-.]{6,}")  # key-shaped
+
+
+def holds_secret(value: Any) -> bool:
+    """Whether a value is, or holds in a list or dict, a key-shaped string or a secret-looking key's value."""
+    if isinstance(value, dict):
+        return any(SECRET_KEY.search(str(k)) or holds_secret(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(holds_secret(v) for v in value)
+    return isinstance(value, str) and bool(SECRET_VALUE.match(value))
 
 
 class Section(BaseModel):
@@ -33,7 +43,7 @@ def parse_section(model: Any, node: Any, key: str) -> Any:
                 loc = loc[1:]
             dotted = ".".join(part for part in [key, *(str(p) for p in loc)] if part)
             shown = "input" in problem and not isinstance(problem["input"], dict) and not SECRET_KEY.search(dotted) \
-                and not SECRET_VALUE.match(str(problem["input"]))
+                and not holds_secret(problem["input"])
             got = f" (got {problem['input']!r})" if shown else ""
             lines.append(f"config {dotted}: {problem['msg']}{got}")
         raise ConfigError("\n".join(lines)) from None

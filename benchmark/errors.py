@@ -35,3 +35,13 @@ class ServerUnreachable(PrbenchError):
 
 class RunError(PrbenchError):
     """A run folder that cannot be used as asked (e.g. results exist and resume is off)."""
+
+
+def utf8(data: bytes, source: str) -> str:
+    """`data` decoded; bytes that are not UTF-8 are a DataError naming the file, the line and the byte in it
+    (never replaced)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, start = data.count(b"\n", 0, error.start) + 1, data.rfind(b"\n", 0, error.start) + 1
+        raise DataError(f"not UTF-8 text (line {line}, byte {error.start - start + 1})", source=source) from None

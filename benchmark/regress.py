@@ -27,7 +27,6 @@ An identical rerun never fails. The simulations behind these claims are tests/te
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import sys
@@ -39,8 +38,9 @@ from scipy import stats as scipy_stats
 
 from benchmark.config import DataConfig, parse_section
 from benchmark.environment import environment_difference
-from benchmark.errors import PrbenchError
+from benchmark.errors import DataError, PrbenchError, utf8
 from benchmark.runs import read_run
+from benchmark.store import item_digest
 
 FORMAT = 3
 ALPHA, CONFIDENCE, FLOOR = 0.05, 0.99, 0.005  # 0.99: margin for σ̂'s own error (measured: tests)
@@ -171,26 +171,32 @@ def near_tie(record: dict) -> bool | None:
 
 
 def item_digests(data_config: dict, records: dict) -> dict[str, str]:
-    """A digest per judged item of what defines it: its user, conversation, both responses and which was chosen."""
+    """A digest per judged item of what defines it (benchmark.store.item_digest: its user, conversation, both
+    responses and which was chosen): the one its record carries, or, for items written by an older prbench,
+    one computed from the run's data, reloaded."""
+    out = {f"{p}/{o}": r["item_digest"] for (p, o), r in records.items() if r.get("item_digest")}
+    if len(out) == len(records):
+        return out
     from benchmark.data import load_benchmark  # the data layer is heavy; only needed here
 
     bench = load_benchmark(parse_section(DataConfig, data_config, "data"))
     pairs = {p.pair_id: p for p in bench.pairs}
-    out = {}
     for pair_id, order in records:
+        if f"{pair_id}/{order}" in out:
+            continue
         pair = pairs.get(pair_id)
         if pair is None:
             raise PrbenchError(f"pair {pair_id!r} of the run is not in its data ({bench.name}); the data changed")
-        text = json.dumps([pair.user_id, [[m.role, m.content] for m in pair.context], pair.chosen, pair.rejected])
-        out[f"{pair_id}/{order}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
+        out[f"{pair_id}/{order}"] = item_digest(pair)
     return out
 
 
 def read_json(path: Path) -> dict:
+    text = utf8(Path(path).read_bytes(), str(path))
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise PrbenchError(f"file {path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+        raise DataError(f"not valid JSON ({error.msg})", source=str(path), row=error.lineno) from None
 
 
 def differences(ours: object, theirs: object, key: str) -> list[str]:
@@ -205,9 +211,8 @@ def record(runs: list[RunRecord]) -> dict:
     """One baseline entry from reruns of one method (same items, data, model and method config)."""
     first = runs[0]
     for other in runs[1:]:
-        if problems := differences(other.identity, first.identity, "") or (
-                ["it judged other items, or their texts or labels differ (a rerun keeps split.seed)"]
-                if other.item_digests != first.item_digests else []):
+        if problems := differences(other.identity, first.identity, "") or item_problems(other.item_digests,
+                                                                                          first.item_digests, "run"):
             raise PrbenchError(f"{other.folder} is no rerun of {first.folder}: {'; '.join(problems)}")
     keys = sorted(first.correct)
     users = [first.correct[k][0] for k in keys]
@@ -234,14 +239,18 @@ def check(run: RunRecord, entry: dict, allow_method_change: bool) -> list[str]:
     """Why this run cannot be gated against `entry` (empty when it can), naming what differs."""
     identity = dict(run.identity, method=entry["identity"]["method"]) if allow_method_change else run.identity
     problems = differences(identity, entry["identity"], "")
-    items = entry_items(entry)
-    theirs, ours = set(items), set(run.item_digests)
-    if ours != theirs:
-        problems.append(f"items: the run judged {len(ours - theirs)} items the baseline lacks, and lacks "
-                        f"{len(theirs - ours)} of the baseline's")
-    elif changed := sorted(k for k in ours if run.item_digests[k] != items[k][1]):
-        problems.append(f"items: {len(changed)} items' texts or labels differ (first: {changed[0]})")
-    return problems
+    recorded = {k: digest for k, (_, digest, _, _) in entry_items(entry).items()}
+    return problems + item_problems(run.item_digests, recorded, "baseline")
+
+
+def item_problems(ours: dict[str, str], theirs: dict[str, str], other: str) -> list[str]:
+    """How the judged items ("pair_id/order" → digest) differ from the `other` run's or baseline's."""
+    if ours.keys() != theirs.keys():
+        return [f"items: the run judged {len(ours.keys() - theirs.keys())} items the {other} lacks, and lacks "
+                f"{len(theirs.keys() - ours.keys())} of the {other}'s (a rerun keeps split.seed)"]
+    if changed := sorted(k for k in ours if ours[k] != theirs[k]):
+        return [f"items: {len(changed)} items' texts or labels differ (first: {changed[0]})"]
+    return []
 
 
 def gate_entry(run: RunRecord, entry: dict, alpha: float, confidence: float, floor: float) -> Verdict:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.errors import PrbenchError
-from benchmark.runs import SUMMARY, list_runs, read_per_user, read_summary
+from benchmark.runs import SHARDS, SUMMARY, list_runs, read_per_user, read_summary, unfinished_runs
 from benchmark.shipped import REFERENCE_DIR
 
 REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"
@@ -89,6 +89,18 @@ def collect_runs(runs_dir: Path) -> pd.DataFrame:
     return df.sort_values(["data", "macro"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
+def unfinished_note(runs_dir: Path) -> str | None:
+    """One line naming the run folders below `runs_dir` that hold results but no summary yet (left out of the
+    leaderboard), or None when there are none."""
+    folders = unfinished_runs(runs_dir)
+    if not folders:
+        return None
+    names = [str(f.relative_to(runs_dir)) + (" (sharded: prbench-merge it)" if (f / SHARDS).is_dir() else "")
+             for f in folders]
+    return (f"{len(folders)} run(s) have no summary yet: {', '.join(names)} (finish them with resume=true); they "
+            f"are not in the leaderboard")
+
+
 def to_markdown(df: pd.DataFrame) -> str:
     header = "| " + " | ".join(map(str, df.columns)) + " |"
     rule = "|" + "|".join("---" for _ in df.columns) + "|"
@@ -154,11 +166,13 @@ def format_reference(ref: pd.DataFrame) -> str:
 def write_leaderboard(runs_dir: Path, out_dir: Path) -> pd.DataFrame:
     """results/leaderboard.{csv,md} from every finished run below `runs_dir`."""
     df = collect_runs(runs_dir)
+    note = unfinished_note(runs_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_dir / "leaderboard.csv", index=False)
     (out_dir / "leaderboard.md").write_text(
         "# Leaderboard\n\nAccuracy in % under the both-orders protocol; 95% CIs resample users.\n\n"
-        + format_leaderboard(df) + "\n## Against published numbers\n\n" + format_reference(against_reference(df)),
+        + format_leaderboard(df) + (f"\n{note}\n" if note else "")
+        + "\n## Against published numbers\n\n" + format_reference(against_reference(df)),
         encoding="utf-8")
     return df
 
@@ -204,13 +218,14 @@ def plot_distributions(per_user: pd.DataFrame, out: Path) -> list[str]:
 
 def write_report(runs_dir: Path, out: Path) -> Path:
     board = collect_runs(runs_dir)
+    note = unfinished_note(runs_dir)
     out.mkdir(parents=True, exist_ok=True)
     per_user = per_user_tables(runs_dir, board)
     reference = against_reference(board)
     costs = per_user.groupby("method")[["failures", "ties", "calls", "prompt_tokens", "seconds", "fit_seconds"]].sum() \
         .reset_index() if len(per_user) else pd.DataFrame()
     images = plot_distributions(per_user, out) if len(per_user) else []
-    sections = [("Leaderboard", format_leaderboard(board.drop(columns=["run"]))),
+    sections = [("Leaderboard", format_leaderboard(board.drop(columns=["run"])) + (f"\n{note}\n" if note else "")),
                 ("Against published numbers", format_reference(reference)),
                 ("Failures and cost", to_markdown(costs) if len(costs) else "no runs\n")]
     md = ["# prbench report\n", "Accuracy in % under the both-orders protocol; 95% CIs resample users.\n"]
@@ -224,6 +239,8 @@ def write_report(runs_dir: Path, out: Path) -> Path:
     tables = [board.drop(columns=["run"]), reference, costs]
     for (title, _), table in zip(sections, tables):
         page.append(f"<h2>{html.escape(title)}</h2>" + (table.to_html(index=False) if len(table) else "<p>none</p>"))
+        if title == "Leaderboard" and note:
+            page.append(f"<p>{html.escape(note)}</p>")
     page += [f'<img src="{name}" alt="{name}">' for name in images]
     (out / "report.html").write_text("\n".join(page), encoding="utf-8")
     return out / "report.md"
@@ -244,7 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with cli_errors("prbench-report"):
         board, report = write_all(args.runs, args.out)
-    print(format_leaderboard(board.drop(columns=["run"])) + f"\nreport: {report}")
+        note = unfinished_note(args.runs)
+    print(format_leaderboard(board.drop(columns=["run"])) + (f"\n{note}\n" if note else "") + f"\nreport: {report}")
 
 
 @contextmanager

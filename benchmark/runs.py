@@ -10,26 +10,33 @@
           shards/<i>-of-<N>/ the shards of a sharded run (runner/shards.py)
 
 The writers (runner/folder.py, runner/finish.py, runner/merge.py) use these names; every reader (reports,
-compare, regress, user_context, merge) reads through `read_run`, `read_summary`, `list_runs` and `read_state`.
+compare, regress, user_context, merge) reads through `read_run`, `read_summary`, `list_runs` and `read_state`;
+`unfinished_runs` finds folders with results but no summary, `inside` keeps paths built from config values (the
+run folder from run_name) inside their root.
 This module imports nothing of the runner, so readers need not import it either.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
+import yaml
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from benchmark.errors import DataError, PrbenchError, RunError
+from benchmark.errors import ConfigError, DataError, PrbenchError, RunError, utf8
 from benchmark.store import ItemStore
 
+RUNS_DIR = "runs"  # <results_dir>/runs/<run_name>: where run folders go (configs/config.yaml)
 ITEMS = "items.jsonl"
 PER_USER = "per_user.csv"
 SUMMARY = "summary.json"
@@ -117,8 +124,16 @@ def read_summary(path: Path) -> RunSummary:
 
 
 def read_config(folder: Path) -> dict[str, Any]:
-    """The resolved config a run (or shard) folder was made with."""
-    return OmegaConf.to_container(OmegaConf.load(Path(folder) / CONFIG), resolve=True)
+    """The resolved config a run (or shard) folder was made with; a damaged one is a DataError naming the file."""
+    path = Path(folder) / CONFIG
+    text = utf8(path.read_bytes(), str(path))
+    try:
+        config = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
+    except (yaml.YAMLError, OmegaConfBaseException, ValueError) as error:
+        raise DataError(f"not a readable config ({type(error).__name__})", source=str(path)) from None
+    if not isinstance(config, dict):
+        raise DataError("a config must be a mapping", source=str(path))
+    return config
 
 
 def read_items(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -137,7 +152,12 @@ def read_provenance(folder: Path) -> dict[str, Any]:
 
 
 def read_per_user(folder: Path) -> pd.DataFrame:
-    return pd.read_csv(Path(folder) / PER_USER, dtype={"user_id": str})
+    path = Path(folder) / PER_USER
+    text = utf8(path.read_bytes(), str(path))
+    try:
+        return pd.read_csv(io.StringIO(text), dtype={"user_id": str})
+    except ValueError as error:  # pandas' ParserError and EmptyDataError are ValueErrors
+        raise DataError(f"not a readable table ({str(error).splitlines()[0][:200]})", source=str(path)) from None
 
 
 def read_run(folder: Path) -> Run:
@@ -157,16 +177,38 @@ def list_runs(root: Path) -> list[Path]:
     return [path.parent for path in sorted(Path(root).rglob(SUMMARY))]
 
 
+def unfinished_runs(root: Path) -> list[Path]:
+    """Run folders below `root` that hold results (items, fits or shards) but no summary.json yet: killed or
+    failed runs, and sharded runs not merged. A sharded run's shard folders are part of it, not runs."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        if SUMMARY not in files and (ITEMS in files or FIT_DIR in dirs or SHARDS in dirs):
+            found.append(Path(folder))
+        dirs[:] = [d for d in dirs if d not in (FIT_DIR, METHOD_DIR, SHARDS, "wandb")]
+    return sorted(found)
+
+
+def inside(root: Path, path: Path, what: str, *, allow_root: bool = False) -> Path:
+    """`path`, refused (ConfigError) unless it lies below `root` (or is `root`, with `allow_root`). Decided on the
+    paths as written, made absolute (`..` folded in): a symlink the user made inside `root` stays allowed."""
+    root_abs, path_abs = os.path.abspath(root), os.path.abspath(path)
+    below = os.path.commonpath([root_abs, path_abs]) == root_abs and (allow_root or path_abs != root_abs)
+    if not below:
+        raise ConfigError(f"{what} lies outside {root} (at {path_abs}); use a relative path that stays inside it")
+    return Path(path_abs)
+
+
 def state_path(fit_dir: Path, name: str) -> Path:
     """Where user `name`'s fit state is kept: one file per id, no two ids alike.
 
     Ids are percent-escaped (a leading "_" too, so no user id maps to the global `_shared.json`); very long
     ids are cut and hashed. The file also holds the id, checked on read (`read_state`)."""
-    stem = quote(name, safe="")
+    raw = name.encode("utf-8", "surrogatepass")  # a lone surrogate (data refuses it) gets a file too, not a crash
+    stem = quote(raw, safe="")
     if stem.startswith("_") or stem.startswith("."):
         stem = f"%{ord(stem[0]):02X}{stem[1:]}"
-    if len(stem.encode()) > MAX_NAME:
-        stem = f"{stem[:100]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    if len(stem) > MAX_NAME:  # quote leaves ASCII only
+        stem = f"{stem[:100]}~{hashlib.sha256(raw).hexdigest()[:16]}"
     return fit_dir / f"{stem}.json"
 
 

@@ -5,6 +5,7 @@ A process killed mid-write can leave a partial last line; opening the store drop
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -17,8 +18,15 @@ from benchmark.errors import DataError
 from benchmark.records import Judgment, Order, PreferencePair
 
 
+def item_digest(pair: PreferencePair) -> str:
+    """A short digest of what was judged: the user, the conversation, both responses and which was chosen.
+    Two runs' items with the same (pair_id, order) but another digest judged different data."""
+    text = json.dumps([pair.user_id, [[m.role, m.content] for m in pair.context], pair.chosen, pair.rejected])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def item_record(pair: PreferencePair, order: Order, judgment: Judgment) -> dict[str, Any]:
-    """A judgment plus the label-derived fields the runner (never the method) adds."""
+    """A judgment plus the label-derived fields the runner (never the method) adds, and `item_digest`."""
     chosen_side = "first" if order == "AB" else "second"
     p_chosen = margin_chosen = None
     if judgment.p_first is not None:
@@ -30,6 +38,7 @@ def item_record(pair: PreferencePair, order: Order, judgment: Judgment) -> dict[
         "preferred": judgment.preferred, "correct": judgment.preferred == chosen_side,
         "p_first": judgment.p_first, "p_chosen": p_chosen, "margin": judgment.margin,
         "margin_chosen": margin_chosen, "raw": judgment.raw, "cost": asdict(judgment.cost),
+        "item_digest": item_digest(pair),
     }
 
 

@@ -33,14 +33,44 @@ def scrub(value: Any) -> Any:
 
 
 def argv_secrets(argv: list[str]) -> list[str]:
-    """Values of command-line overrides that are (or look like) secrets: a secret-looking key
-    (`+hf_token=...`, `backend.api_key_env=...`) or a key-shaped value (`sk-...`, `hf_...`)."""
+    """Values of command-line overrides that are (or hold) secrets: a secret-looking key (`+hf_token=...`,
+    `backend.api_key_env=...`), a key-shaped value (`sk-...`, `hf_...`), or such a value or key inside a list, dict
+    or sweep (`logger.tags=[sk-...]`, `'+x={a: sk-...}'`, `'+x={token: ...}'`). Each such override's whole value
+    comes with the secrets inside it, so a masked copy hides either form."""
     found = []
     for arg in argv:
         key, sep, value = arg.partition("=")
-        if sep and value and (SECRET_KEY.search(key) or SECRET_VALUE.match(value.strip("'\""))):
-            found.append(value)
+        if not (sep and value):
+            continue
+        secret_key = bool(SECRET_KEY.search(key))
+        inner = _secrets_in(_override_value(arg, value), secret_key)
+        if inner or secret_key or SECRET_VALUE.match(value.strip("'\"")):
+            found += [value, *inner]
     return found
+
+
+def _override_value(arg: str, value: str) -> Any:
+    """An override's value as Hydra reads it (a list, dict, sweep or scalar); unparsable: its words."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return OverridesParser.create().parse_override(arg).value()
+    except Exception:  # Hydra refuses it later; still find what looks like a key in it
+        return [word for word in re.split(r"[\[\]{}(),:\s'\"]+", value) if word]
+
+
+def _secrets_in(value: Any, secret_key: bool = False) -> list[str]:
+    """The secrets inside a parsed override value: every leaf under a secret-looking key, key-shaped strings."""
+    if hasattr(value, "list") and not isinstance(value, (list, dict)):  # a sweep: a,b,c or choice(a,b)
+        value = value.list
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _secrets_in(v, secret_key or bool(SECRET_KEY.search(str(k))))]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _secrets_in(v, secret_key)]
+    if value is None or value == "":
+        return []
+    text = str(value)
+    return [text] if secret_key or SECRET_VALUE.match(text) else []
 
 
 def scrub_argv(argv: list[str]) -> list[str]:
@@ -48,6 +78,35 @@ def scrub_argv(argv: list[str]) -> list[str]:
     secrets = set(argv_secrets(argv))
     return [arg.partition("=")[0] + "=***" if "=" in arg and arg.partition("=")[2] in secrets else arg
             for arg in argv]
+
+
+def scrub_sweep_record(path: Path) -> None:
+    """Scrub the config Hydra saves for a sweep (`<sweep dir>/multirun.yaml`) in place: every value, and every
+    trace of the command line's secrets (its overrides, `hydra.job.override_dirname`)."""
+    from omegaconf import OmegaConf
+
+    if not path.is_file():
+        return
+    saved = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    overrides = (saved.get("hydra") or {}).get("overrides") or {}
+    argv = [str(arg) for part in ("task", "hydra") for arg in overrides.get(part) or []]
+    clean = _masked(scrub(saved), sorted(set(argv_secrets(argv)), key=len, reverse=True))
+    if clean != saved:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        OmegaConf.save(OmegaConf.create(clean), tmp)
+        os.replace(tmp, path)
+
+
+def _masked(value: Any, secrets: list[str]) -> Any:
+    """A copy with every occurrence of each secret (longest first) in every string replaced by '***'."""
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+    return value
 
 
 def git_revision(folder: Path) -> dict[str, Any]:
@@ -100,7 +159,8 @@ def log_to_wandb(cfg: LoggerConfig, run_dir: Path, run_name: str, config: dict[s
 def _log(wandb, cfg: LoggerConfig, run_dir: Path, run_name: str, config: dict[str, Any],
          summary: dict[str, Any], per_user: pd.DataFrame, items_path: Path) -> Path:
     run = wandb.init(project=cfg.project, entity=cfg.entity, name=run_name, dir=str(run_dir), mode=wandb_mode(cfg),
-                     config=scrub(config), tags=cfg.tags, settings=wandb.Settings(console="off", silent=True))
+                     config=scrub(config), tags=scrub(list(cfg.tags)),
+                     settings=wandb.Settings(console="off", silent=True))
     try:
         run.log({"per_user": wandb.Table(dataframe=per_user)})
         run.summary.update({k: v for k, v in summary.items() if isinstance(v, (int, float))})

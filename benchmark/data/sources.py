@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import DataError
+from benchmark.errors import DataError, utf8
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a surrogate is written in JSON (valid pairs too)
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -27,6 +30,8 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 raise DataError(f"invalid JSON: {error.msg}", source=str(path), row=number) from None
             if not isinstance(row, dict):
                 raise DataError("each line must be a JSON object", source=str(path), row=number)
+            if SURROGATE_ESCAPE.search(line):
+                check_text(row, str(path), number)
             yield row
 
 
@@ -66,19 +71,46 @@ def read_local(path: str | Path) -> list[dict[str, Any]]:
 
 
 def _read_json(path: Path) -> list[dict[str, Any]]:
+    text = utf8(path.read_bytes(), str(path))
     try:
-        rows = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise DataError(f"not UTF-8 text (byte {error.start + 1})", source=str(path)) from None
+        rows = json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})",
                         source=str(path)) from None
     if not isinstance(rows, list):
         raise DataError("a .json file must hold a list of objects", source=str(path))
+    surrogates = SURROGATE_ESCAPE.search(text)
     for number, row in enumerate(rows, 1):
         if not isinstance(row, dict):
             raise DataError("each element must be a JSON object", source=str(path), row=number)
+        if surrogates:
+            check_text(row, str(path), number)
     return rows
+
+
+def check_text(row: dict[str, Any], source: str, number: int) -> None:
+    """Refuse a row with text that is not valid Unicode: a lone surrogate, which JSON can spell (`"\\ud800"`)
+    but no file, cache key or request can hold. Named, never replaced."""
+    for key, value in row.items():
+        if (bad := lone_surrogate(key)) or (bad := lone_surrogate(value)):
+            raise DataError(f"text is not valid Unicode: a lone surrogate {bad} (half of a UTF-16 pair; fix the "
+                            f"file's escapes)", source=source, row=number,
+                            field=key if not lone_surrogate(key) else ascii(key))
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in a string, or in the keys and values of nested lists and dicts, as an escape."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return ascii(value[error.start])[1:-1]
+        return None
+    if isinstance(value, dict):
+        return next((bad for item in value.items() for part in item if (bad := lone_surrogate(part))), None)
+    if isinstance(value, list):
+        return next((bad for item in value if (bad := lone_surrogate(item))), None)
+    return None
 
 
 def read_hub(hub_id: str, revision: str | None = None, name: str | None = None) -> list[dict[str, Any]]:

@@ -127,7 +127,10 @@ class RequestCache:
 
     @staticmethod
     def key(request: dict[str, Any]) -> str:
-        return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        # surrogatepass: a lone surrogate (e.g. in a model's own reply fed back into a prompt) keys a request
+        # like any other text; valid text encodes exactly as before, so existing cache entries still match
+        text = json.dumps(request, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def get(self, key: str) -> dict[str, Any] | None:
         if self._db is None:

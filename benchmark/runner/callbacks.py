@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
-from benchmark.report import cli_errors, format_leaderboard, write_all
+from benchmark.report import cli_errors, format_leaderboard, unfinished_note, write_all
 from benchmark.runner.merge import merge_finished
 
 
@@ -19,4 +19,6 @@ class LeaderboardCallback(Callback):
         with cli_errors("prbench"):
             merge_finished(runs_dir)
             df, report = write_all(runs_dir, Path(config.results_dir))
-        print("\n" + format_leaderboard(df.drop(columns=["run"])) + f"\nreport: {report}")
+            note = unfinished_note(runs_dir)
+        print("\n" + format_leaderboard(df.drop(columns=["run"])) + (f"\n{note}\n" if note else "")
+              + f"\nreport: {report}")

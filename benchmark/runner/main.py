@@ -9,12 +9,14 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from benchmark import shipped
-from benchmark.errors import PrbenchError
-from benchmark.tracking import argv_secrets
+from benchmark.errors import ConfigError, PrbenchError
+from benchmark.runs import RUNS_DIR, inside
+from benchmark.tracking import argv_secrets, scrub_sweep_record
 
 CONFIG_DIR = str(shipped.CONFIG_DIR)
 
@@ -53,8 +55,9 @@ class _Masked:
 
 
 class Preflight(Callback):
-    """Before Hydra makes the output folder: a results_dir that cannot hold it is a one-line error (exit 2),
-    not Hydra's traceback."""
+    """Before Hydra makes the output folder: a results_dir that cannot hold it, or a run folder that would land
+    outside results_dir (`run_name=../x`, an absolute run_name, a `..` in data.name), is a one-line error
+    (exit 2), not Hydra's traceback, and nothing is written."""
 
     @staticmethod
     def _check(folder: str) -> None:
@@ -64,15 +67,64 @@ class Preflight(Callback):
             if not os.access(path, os.W_OK | os.X_OK):
                 raise PermissionError(13, "not writable")
         except OSError as error:
-            print(f"prbench: error: cannot write the run folder {path} ({error.strerror or error}); check "
-                  f"results_dir=", file=sys.stderr)
-            raise SystemExit(2) from None
+            _refuse(f"cannot write the run folder {path} ({error.strerror or error}); check results_dir=")
+
+    @staticmethod
+    def _check_inside(config: DictConfig, run_dir: str, setting: str, sweep: bool) -> None:
+        """The run folder, from run_name and as Hydra will make it (`setting`), lies below results_dir; so does a
+        sweep's folder."""
+        results, runs = Path(str(config.results_dir)), Path(str(config.results_dir)) / RUNS_DIR
+        try:
+            inside(runs, runs / str(config.run_name), f"run_name {str(config.run_name)!r}")
+            inside(results, Path(run_dir), f"the run folder ({setting})")
+            if sweep:
+                inside(results, Path(config.hydra.sweep.dir), "hydra.sweep.dir", allow_root=True)
+        except ConfigError as error:
+            _refuse(str(error))
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        self._check_inside(config, config.hydra.run.dir, "hydra.run.dir", sweep=False)
         self._check(config.hydra.run.dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        for job in _sweep_jobs(config):  # every job's folder, before the sweeper makes any of them
+            self._check_inside(job, os.path.join(job.hydra.sweep.dir, str(job.hydra.sweep.subdir)),
+                               "hydra.sweep.subdir", sweep=True)
         self._check(config.hydra.sweep.dir)
+
+    def on_job_start(self, config: DictConfig, **kwargs) -> None:
+        """The last line of defence (a sweeper whose jobs `_sweep_jobs` cannot list): refuse before the run
+        writes anything into a folder outside results_dir. In a sweep, the sweep's saved config loses its secrets."""
+        sweep = config.hydra.mode == RunMode.MULTIRUN
+        self._check_inside(config, config.hydra.runtime.output_dir, "its output folder", sweep)
+        if sweep:
+            scrub_sweep_record(Path(config.hydra.sweep.dir) / "multirun.yaml")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        scrub_sweep_record(Path(config.hydra.sweep.dir) / "multirun.yaml")
+
+
+def _refuse(message: str) -> None:
+    print(f"prbench: error: {message}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+
+def _sweep_jobs(config: DictConfig) -> list[DictConfig]:
+    """The config of each job of this sweep, composed as the basic sweeper will (none for another sweeper)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if not str(config.hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
+        return [config]  # at least the folders every job shares
+    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    try:
+        overrides = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
+        loader = GlobalHydra.instance().config_loader()
+        return [loader.load_sweep_config(config, job) for batch in BasicSweeper.split_arguments(overrides, None)
+                for job in batch]
+    except Exception:  # a sweep Hydra cannot compose: the sweeper itself reports it, in its own words
+        return [config]
 
 
 def main() -> None:
