@@ -21,7 +21,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from benchmark.metrics import items_frame
-from benchmark.runs import Run, RunSummary, read_run
+from benchmark.runs import RUNS_DIR, Run, RunSummary, inside, read_run
 from benchmark.shipped import CONFIG_DIR
 
 
@@ -55,5 +55,8 @@ def evaluate(*overrides: str) -> EvalResult:
     from benchmark.runner.run import run  # heavy imports only when a run is asked for
 
     cfg, run_dir = compose_config(*overrides)
+    runs = Path(str(cfg.results_dir)) / RUNS_DIR  # the CLI's Preflight check: the run folder stays in results_dir
+    inside(runs, runs / str(cfg.run_name), f"run_name {str(cfg.run_name)!r}")
+    inside(Path(str(cfg.results_dir)), run_dir, "the run folder (hydra.run.dir)")
     run(cfg, run_dir)
     return EvalResult.from_run(read_run(run_dir))

@@ -9,7 +9,6 @@ plots, failures, cost).
 from __future__ import annotations
 
 import argparse
-import html
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -217,6 +216,10 @@ def plot_distributions(per_user: pd.DataFrame, out: Path) -> list[str]:
 
 
 def write_report(runs_dir: Path, out: Path) -> Path:
+    """report.md (tables and plots) and report.html, which is prbench-view's static export opened on its
+    leaderboard (runs, users and comparisons behind it), in `out`."""
+    from benchmark.view.export import export_viewer  # the viewer's documents are only needed here
+
     board = collect_runs(runs_dir)
     note = unfinished_note(runs_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -233,16 +236,7 @@ def write_report(runs_dir: Path, out: Path) -> Path:
         md += [f"## {title}\n", body]
     md += [f"![{name}]({name})\n" for name in images]
     (out / "report.md").write_text("\n".join(md), encoding="utf-8")
-    page = ["<!doctype html><meta charset=utf-8><title>prbench report</title>",
-            "<style>body{font-family:sans-serif;max-width:72em;margin:auto}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:2px 6px}</style><h1>prbench report</h1>"]
-    tables = [board.drop(columns=["run"]), reference, costs]
-    for (title, _), table in zip(sections, tables):
-        page.append(f"<h2>{html.escape(title)}</h2>" + (table.to_html(index=False) if len(table) else "<p>none</p>"))
-        if title == "Leaderboard" and note:
-            page.append(f"<p>{html.escape(note)}</p>")
-    page += [f'<img src="{name}" alt="{name}">' for name in images]
-    (out / "report.html").write_text("\n".join(page), encoding="utf-8")
+    export_viewer(runs_dir, out, page="report.html", force=True)  # the one HTML view: prbench-view's export
     return out / "report.md"
 
 

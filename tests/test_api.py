@@ -34,3 +34,9 @@ def test_evaluate_equals_the_cli(tmp_path):
 def test_evaluate_raises_instead_of_exiting(tmp_path):
     with pytest.raises(ConfigError, match="bootstrap"):
         evaluate("experiment=quick", "method=longer", "bootstrap=five", f"results_dir={tmp_path}")
+
+
+def test_evaluate_keeps_the_run_folder_inside_results_dir(tmp_path):
+    with pytest.raises(ConfigError, match="outside"):
+        evaluate("experiment=quick", "method=longer", "run_name=../../escaped", f"results_dir={tmp_path / 'r'}")
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "r").exists()

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.runs import SUMMARY, read_per_user
+from benchmark.runs import SUMMARY, read_per_user, unfinished_runs
 from benchmark.view.jsdata import abbreviate, clean
-from benchmark.view.sources import (REFERENCE, DataCache, RunEntry, fit_state, read_items, reads_oracle, scan,
-                                    user_key)
+from benchmark.view.sources import (REFERENCE, DataCache, RunEntry, fit_state, read_items, reads_oracle, runs_root,
+                                    scan, user_key)
 
 MAX_BINS = 8  # accuracy against training pairs: at most this many bins of about equal numbers of users
 VERDICT = {"first": "1", "second": "2", "tie": "t", "fail": "x"}  # compact codes of the items document
@@ -93,6 +93,8 @@ class Viewer:
     def refresh(self) -> None:
         with self._lock:
             self.entries, self.problems = scan(self.results)
+            root = runs_root(self.results)
+            self.unfinished = [folder.relative_to(root).as_posix() for folder in unfinished_runs(root)]
             self.by_key = {entry.key: entry for entry in self.entries}
 
     # -- reading, cached ----------------------------------------------------------------------------------
@@ -164,7 +166,7 @@ class Viewer:
         matched, unmatched = self._reference(runs)
         return clean({"source": str(self.results), "runs": runs, "reference": {"matched": matched,
                                                                                  "unmatched": unmatched},
-                      "problems": self.problems})
+                      "problems": self.problems, "unfinished": self.unfinished})
 
     def _run_row(self, entry: RunEntry) -> dict[str, Any]:
         s = entry.summary

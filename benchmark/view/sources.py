@@ -82,7 +82,12 @@ def read_items(folder: Path) -> list[dict[str, Any]]:
     data = path.read_bytes()
     data = data[:data.rfind(b"\n") + 1]  # a partial last line is a write in progress
     records = []
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        row = data[:error.start].count(b"\n") + 1
+        raise PrbenchError(f"file {path}, row {row}: not UTF-8 text (byte {error.start})") from None
+    for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
                 records.append(json.loads(line))

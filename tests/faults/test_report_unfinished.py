@@ -11,7 +11,8 @@ from tests.faults.helpers_data import dataset, run_on, tool
 
 NOTE = ("3 run(s) have no summary yet: demo/fitted, demo/killed, demo/sharded (sharded: prbench-merge it) "
         "(finish them with resume=true)")
-PAGES = ("leaderboard.md", "report/report.md", "report/report.html")
+PAGES = ("leaderboard.md", "report/report.md")
+VIEWER_INDEX = "report/data/index.js"  # report.html is prbench-view's export; its leaderboard reads this document
 
 
 def report(results):
@@ -26,6 +27,7 @@ def test_report_lists_runs_without_a_summary(tmp_path):
     (results / "runs" / "demo" / "empty").mkdir()  # no results: nothing to finish
     assert "no summary yet" not in report(results)
     assert not any("no summary yet" in (results / page).read_text(encoding="utf-8") for page in PAGES)
+    assert '"unfinished":[]' in (results / VIEWER_INDEX).read_text(encoding="utf-8").replace(" ", "")
 
     killed = results / "runs" / "demo" / "killed"  # as a run killed before its summary: items and fits on disk
     shutil.copytree(finished, killed)
@@ -42,4 +44,6 @@ def test_report_lists_runs_without_a_summary(tmp_path):
     assert printed.index("| longer | none |") < printed.index(NOTE)  # under the leaderboard
     for page in PAGES:
         assert NOTE in (results / page).read_text(encoding="utf-8"), page
+    index = (results / VIEWER_INDEX).read_text(encoding="utf-8").replace(" ", "")
+    assert '"unfinished":["demo/fitted","demo/killed","demo/sharded"]' in index
     assert unfinished_runs(results / "runs") == [results / "runs" / "demo" / n for n in ("fitted", "killed", "sharded")]

@@ -386,6 +386,7 @@ function leaderboardPage(index) {
     h("h1", {}, "Leaderboard"),
     h("div", { class: "sub" }, runs.length + " runs in " + index.source + ". Accuracy in % under the both-orders protocol; 95% CIs resample users."),
     index.problems.length ? h("div", { class: "warning", id: "problems" }, "Run folders that could not be read:", h("ul", {}, index.problems.map((p) => h("li", {}, p)))) : null,
+    index.unfinished && index.unfinished.length ? h("div", { class: "warning", id: "unfinished" }, index.unfinished.length + " run(s) have no summary yet: " + index.unfinished.join(", ") + " (finish them with resume=true, or prbench-merge a sharded one); they are not in the leaderboard.") : null,
     runs.length ? [table.node, h("p", {}, compareButton, " ", h("span", { class: "note" }, "two or more runs on the same data and split"))] : h("p", { id: "empty" }, "No finished runs here (a run is finished when its folder holds summary.json)."),
     referenceSection(index),
     costSection(runs));
