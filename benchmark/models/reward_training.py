@@ -65,7 +65,8 @@ def train_bt_reward(base: str, rows: Sequence[dict], recipe: LoraRecipe, out_dir
         learning_rate=recipe.learning_rate, lr_scheduler_type="linear", warmup_steps=recipe.warmup,
         center_rewards_coefficient=recipe.center_rewards, gradient_checkpointing=recipe.gradient_checkpointing,
         max_length=None, seed=recipe.seed, save_strategy="no", report_to=[], logging_steps=10,
-        use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=False)
+        use_cpu=device == "cpu", dataloader_num_workers=0, disable_tqdm=False,
+        bf16=dtype == "bfloat16", fp16=dtype == "float16")  # TRL defaults to bf16 autocast: the model's dtype decides
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(list(rows)),
                             processing_class=tokenizer, peft_config=lora)
     result = trainer.train()

@@ -20,7 +20,7 @@ from benchmark.records import Cost
 class TransformersChat(ChatModel):
     coalesces = True  # the model layer merges concurrent callers' requests into one call (see Coalescer)
 
-    def __init__(self, model: str, dtype: str = "bfloat16", batch_size: int = 8,
+    def __init__(self, model: str, dtype: str = "float32", batch_size: int = 8,
                  max_prompt_tokens: int = 2048, device: str = "cpu", threads: int | None = None,
                  revision: str | None = None, max_batch_tokens: int | None = None):
         import torch
@@ -124,7 +124,7 @@ class TransformersChat(ChatModel):
 
 class TransformersConfig(Section):
     kind: Literal["transformers"]
-    dtype: Literal["bfloat16", "float32", "float16"] = "bfloat16"
+    dtype: Literal["bfloat16", "float32", "float16"] = "float32"
     batch_size: int = Field(8, ge=1)
     max_batch_tokens: int | None = Field(None, ge=16)  # padded tokens per forward; None: batch_size x max_prompt
     max_prompt_tokens: int = Field(2048, ge=16)

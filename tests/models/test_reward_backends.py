@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 CLEAR = 0.2  # bf16 moves this RM's rewards by up to ~0.13 (transformers bf16 vs fp32)
 HF = ["backend=transformers"]
-VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024"]
+VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024",
+        "backend.dtype=float32"]  # the CPU transformers backend's dtype: the two backends compare like for like
 
 
 def overrides(trained_rm, name, backend) -> list[str]:

@@ -15,7 +15,8 @@ from tests.conftest import require
 pytestmark = pytest.mark.slow
 require("vllm")
 
-VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024"]
+VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024",
+        "backend.dtype=float32"]  # the CPU transformers backend's dtype: the two backends compare like for like
 
 
 @pytest.fixture(scope="module")
