@@ -12,12 +12,14 @@ from omegaconf import OmegaConf
 
 from benchmark.config import DataConfig, LoggerConfig, RunConfig, ShardConfig, SplitConfig
 from benchmark.data.loaders import demo_dir
+from benchmark.errors import RunError
 from benchmark.models import CacheConfig, ModelConfig
 from benchmark.models.registry import BACKEND_MODULES, backend_class
+from benchmark.runner.folder import OPERATIONAL, RunFolder, bound_config, is_operational, result_config
 from benchmark.runner.main import CONFIG_DIR
-from benchmark.runner.folder import OPERATIONAL, is_operational, result_config
 from benchmark.runner.merge import _check_same_run
 from benchmark.runner.shards import setup_key
+from benchmark.tracking import scrub
 from tests.conftest import make_config
 from tests.faults.servers import folder_state, last_line, prbench
 
@@ -126,3 +128,28 @@ def test_a_refused_resume_changes_nothing_and_operational_keys_may_change(tmp_pa
     resumed = prbench(tmp_path, *args, "resume=true", "backend.latency_s=0.001", "users_in_flight=2",
                       "max_failure_rate=0.5", "bootstrap=1000")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+
+def test_a_folder_bound_by_an_older_prbench_still_resumes(tmp_path):
+    """Older fingerprints bound whole sections (operational keys included) and hid secret-looking values as
+    '***': a resume compares what they bound, operational keys aside."""
+    config = OmegaConf.to_container(make_config("backend=openai", "backend.base_url=http://x/v1"), resolve=True)
+    older = {k: config[k] for k in ("data", "split", "method", "backend", "model")}
+    older["method"] = {**older["method"], "params": {**older["method"]["params"], "max_reasoning_tokens": "***"}}
+    folder = tmp_path / "run"
+    (folder / "fit").mkdir(parents=True)
+    (folder / "items.jsonl").write_text('{"pair_id": "p", "order": "AB"}\n')
+    (folder / "fingerprint.json").write_text(json.dumps({"config": older, "keys": list(older), "data": "d"}))
+
+    def reopen(changed: dict) -> None:
+        raw = {**config, "backend": {**config["backend"], **changed.get("backend", {})},
+               "method": {**config["method"], "params": {**config["method"]["params"], **changed.get("params", {})}}}
+        run_folder = RunFolder(folder)
+        try:
+            run_folder.open(bound_config(raw, scrub(raw)), resume=True)
+        finally:
+            run_folder.close()
+
+    reopen({"backend": {"max_concurrency": 64, "timeout_s": 5}})  # operational: resumes
+    with pytest.raises(RunError, match=r"\(method.params.max_response_chars changed\)"):
+        reopen({"params": {"max_response_chars": 3000}})

@@ -105,5 +105,15 @@ def test_a_request_past_its_timeout_counts_against_the_budget(tmp_path):
         failed = prbench(tmp_path, *openai_args(server, "backend.timeout_s=0.5", "run_name=slow"))
     assert failed.returncode == 1
     line = last_line(failed.stderr)
-    assert "gave up after 1 attempts" in line and server.url in line
+    assert "gave up after 1 attempts" in line and server.url in line and "max_failure_rate=0.05" in line
+    assert server.counts["hang"] <= 24, "the budget should stop the run before every request timed out"
     assert not (tmp_path / "runs" / "slow" / "summary.json").exists()
+
+
+def test_every_request_failing_stops_the_run_whatever_the_budget(tmp_path):
+    """With max_failure_rate=1 every request may fail: still no number is made of nothing but failures."""
+    with Server(fault="500") as server:
+        failed = prbench(tmp_path, *openai_args(server, "max_failure_rate=1", "run_name=all"))
+    assert failed.returncode == 1
+    assert "every request to the model server at" in last_line(failed.stderr)
+    assert server.counts["500"] == 52 and not (tmp_path / "runs" / "all" / "summary.json").exists()

@@ -11,6 +11,15 @@ import pytest
 from tests.faults.servers import Server, assert_same_results, last_line, openai_args, prbench, start
 
 
+@pytest.fixture(scope="module")
+def never_interrupted(tmp_path_factory):
+    results = tmp_path_factory.mktemp("reference")
+    with Server() as server:
+        done = prbench(results, *openai_args(server, "run_name=full"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return results / "runs" / "full"
+
+
 def judged(run_dir) -> int:
     items = run_dir / "items.jsonl"
     return len(items.read_text().splitlines()) if items.exists() else 0
@@ -27,7 +36,7 @@ def signal_after(process, run_dir, n_items: int, signum: int, deadline_s: float 
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_saves_stops_and_the_resumed_run_gives_the_same_numbers(tmp_path, signum, code):
+def test_a_signal_saves_stops_and_the_resumed_run_gives_the_same_numbers(tmp_path, never_interrupted, signum, code):
     run_dir = tmp_path / "runs" / "plain"
     with Server(delay_s=0.05) as server:  # 52 judgments, 2 in flight: about 1.3 s of requests
         args = openai_args(server, "run_name=plain", "backend.max_concurrency=2")
@@ -46,9 +55,7 @@ def test_a_signal_saves_stops_and_the_resumed_run_gives_the_same_numbers(tmp_pat
         resumed = prbench(tmp_path, *args[:-1], "backend.max_concurrency=8", "resume=true")
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         assert judged(run_dir) == 52  # nothing judged twice
-        full = prbench(tmp_path, *openai_args(server, "run_name=full"))
-        assert full.returncode == 0, full.stderr[-3000:]
-    assert_same_results(run_dir, tmp_path / "runs" / "full")
+    assert_same_results(run_dir, never_interrupted)
 
 
 def test_sigint_while_requests_hang_stops_at_once(tmp_path):
