@@ -98,8 +98,9 @@ def openai_args(server: Server, *extra: str) -> tuple[str, ...]:
 
 
 def command(results_dir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "benchmark.runner.main", "logger=none", "cache.mode=off",
-            f"results_dir={results_dir}", *args]
+    flags = [a for a in args if a.startswith("-")]  # Hydra's flags (-m) go before the overrides
+    return [sys.executable, "-m", "benchmark.runner.main", *flags, "logger=none", "cache.mode=off",
+            f"results_dir={results_dir}", *(a for a in args if not a.startswith("-"))]
 
 
 ENV = {**os.environ, "HYDRA_FULL_ERROR": "1", "WANDB_MODE": "offline"}

@@ -4,11 +4,14 @@ model that answers something unusable is another matter: the method's counted fa
 
 import hashlib
 import json
+import subprocess
+import sys
 
+import pandas as pd
 import pytest
 
 from benchmark.store import ItemStore
-from tests.faults.servers import Server, assert_same_results, last_line, openai_args, prbench
+from tests.faults.servers import ENV, Server, assert_same_results, last_line, openai_args, prbench
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +120,16 @@ def test_every_request_failing_stops_the_run_whatever_the_budget(tmp_path):
     assert failed.returncode == 1
     assert "every request to the model server at" in last_line(failed.stderr)
     assert server.counts["500"] == 52 and not (tmp_path / "runs" / "all" / "summary.json").exists()
+
+
+def test_a_sweep_with_a_run_over_budget_fails_and_no_table_lists_that_run(tmp_path):
+    with Server(fault="500") as server:
+        overrides = [a for a in openai_args(server) if not a.startswith("method=")]
+        sweep = prbench(tmp_path, "-m", *overrides, "method=longer,plain")
+    assert sweep.returncode == 1 and "prbench: error: " in last_line(sweep.stderr)
+    assert (tmp_path / "runs" / "demo" / "longer" / "summary.json").exists()
+    assert not (tmp_path / "runs" / "demo" / "plain" / "summary.json").exists()
+    report = subprocess.run([sys.executable, "-c", "from benchmark.report import main; main()", "--runs",
+                             str(tmp_path / "runs"), "--out", str(tmp_path)], capture_output=True, text=True, env=ENV)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert list(pd.read_csv(tmp_path / "leaderboard.csv")["method"]) == ["longer"]
