@@ -99,7 +99,8 @@ def openai_args(server: Server, *extra: str) -> tuple[str, ...]:
 
 def command(results_dir: Path, *args: str) -> list[str]:
     flags = [a for a in args if a.startswith("-")]  # Hydra's flags (-m) go before the overrides
-    return [sys.executable, "-m", "benchmark.runner.main", *flags, "logger=none", "cache.mode=off",
+    cache = [] if any(a.startswith("cache.mode=") for a in args) else ["cache.mode=off"]
+    return [sys.executable, "-m", "benchmark.runner.main", *flags, "logger=none", *cache,
             f"results_dir={results_dir}", *(a for a in args if not a.startswith("-"))]
 
 

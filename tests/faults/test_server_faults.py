@@ -51,11 +51,13 @@ def test_a_failing_server_stops_the_run_then_resume_gives_the_healthy_numbers(tm
 
 def test_failures_within_the_budget_are_counted_then_only_they_are_sent_again(tmp_path, healthy):
     """A few requests fail (HTTP 500), within max_failure_rate: the run finishes, counting them as failures;
-    resumed against the mended server, it sends only those again and reaches the healthy numbers."""
+    resumed against the mended server, it sends only those again (the request cache holds no failure) and
+    reaches the healthy numbers."""
     unlucky = lambda body: "500" if hashlib.sha256(json.dumps(body["messages"]).encode()).digest()[0] < 20 else None
     run_dir = tmp_path / "runs" / "plain"
     with Server(pick=unlucky) as server:
-        args = openai_args(server, "run_name=plain", "max_failure_rate=0.5")
+        args = openai_args(server, "run_name=plain", "max_failure_rate=0.5", "cache.mode=write",
+                           f"cache.path={tmp_path / 'cache.sqlite'}")
         done = prbench(tmp_path, *args)
         assert done.returncode == 0, done.stderr[-3000:]
         n_failed = server.counts["500"]
