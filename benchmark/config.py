@@ -109,3 +109,6 @@ class RunConfig(Section):
     batch_size: int = Field(8, ge=1)
     users_in_flight: int | None = Field(None, ge=1)  # None: as many as the backend can use
     bootstrap: int = Field(1000, ge=100)
+    # failed requests (server or connection, not the model's answers) allowed per item to judge; one more
+    # stops the run without tables (exit 1), and so does a run in which every request failed
+    max_failure_rate: float = Field(0.05, ge=0, le=1)

@@ -45,3 +45,33 @@ def utf8(data: bytes, source: str) -> str:
     except UnicodeDecodeError as error:
         line, start = data.count(b"\n", 0, error.start) + 1, data.rfind(b"\n", 0, error.start) + 1
         raise DataError(f"not UTF-8 text (line {line}, byte {error.start - start + 1})", source=source) from None
+
+
+class RequestsFailed(PrbenchError):
+    """Too many requests to the model server failed (the run's failure budget), or a fit had a failed request:
+    the run stops without tables, keeping what it judged; `resume=true` sends the failed requests again."""
+
+    exit_code = 1
+
+
+class DiskFull(PrbenchError):
+    """The run folder's disk is full, or a file reached the size limit (ENOSPC / EFBIG / EDQUOT)."""
+
+    exit_code = 1
+
+
+class Interrupted(PrbenchError):
+    """The run was stopped by a signal after saving what it had; exit code 128 + the signal's number."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class Signalled(BaseException):
+    """Raised in the main thread by SIGINT / SIGTERM (benchmark/runner/control.py) so that a run can save and
+    stop; a BaseException, like KeyboardInterrupt, so no `except Exception` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

@@ -1,6 +1,9 @@
 """Append-only item-level results (JSON lines), written as judgments complete, so a run can resume.
 
-A process killed mid-write can leave a partial last line; opening the store drops it (and only it).
+A process killed mid-write can leave a partial last line; opening the store drops it (and only it). A record
+marked `request_failed` (its judgment was touched by a failed request: runner/run.py) is not a judged item:
+a resumed run judges it again, and the later record of that item replaces it when the file is read. Any
+other item recorded twice, or a line that is not UTF-8 JSON, is an error naming the file and row.
 """
 
 from __future__ import annotations
@@ -70,21 +73,31 @@ class ItemStore:
             with self.path.open("r+b") as f:
                 f.truncate(good)
         rows: dict[tuple[str, str], int] = {}
-        for number, line in enumerate(data[:good].decode("utf-8", errors="replace").splitlines(), 1):
-            try:
-                record = json.loads(line)
-                key = (record["pair_id"], record["order"])
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise DataError(f"corrupt results line: {getattr(error, 'msg', error)}", source=str(self.path),
-                                row=number) from None
-            if key in rows:  # two writers on one folder (before run folders were locked): never pick one silently
+        # split on "\n" only: a record's text may hold U+2028 or U+0085, which str.splitlines() splits at
+        for number, line in enumerate(data[:good].split(b"\n")[:-1], 1):
+            key, record = self._parse(line, number)
+            if key in rows and not self.records[key].get("request_failed"):
+                # two writers on one folder (before run folders were locked): never pick one silently
                 raise DataError(f"item {key} was judged twice (first at row {rows[key]}); start a new run",
                                 source=str(self.path), row=number)
             rows[key] = number
             self.records[key] = record
 
+    def _parse(self, line: bytes, number: int) -> tuple[tuple[str, str], dict[str, Any]]:
+        try:
+            record = json.loads(line.decode("utf-8"))
+            return (record["pair_id"], record["order"]), record
+        except UnicodeDecodeError as error:
+            raise DataError(f"corrupt results line: not UTF-8 (byte {error.start + 1} of the line)",
+                            source=str(self.path), row=number) from None
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise DataError(f"corrupt results line: {getattr(error, 'msg', error)}", source=str(self.path),
+                            row=number) from None
+
     def __contains__(self, key: tuple[str, str]) -> bool:
-        return key in self.records
+        """Whether the item is judged: recorded, and not by a failed request."""
+        record = self.records.get(key)
+        return record is not None and not record.get("request_failed")
 
     def __len__(self) -> int:
         return len(self.records)
@@ -96,8 +109,7 @@ class ItemStore:
         data = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records).encode("utf-8")
         keys = [(record["pair_id"], record["order"]) for record in records]
         with self._lock:
-            twice = [k for k in keys if k in self.records or k in self._queued] or \
-                [k for k in keys if keys.count(k) > 1]
+            twice = [k for k in keys if k in self or k in self._queued] or [k for k in keys if keys.count(k) > 1]
             if twice:
                 raise RuntimeError(f"item {twice[0]} was judged twice")
             self._queue.append((data, keys, records))
@@ -106,7 +118,8 @@ class ItemStore:
             ticket = self._tickets
         with self._write:
             if self._broken is not None:  # this append may have been in the failed write: never claim it landed
-                raise OSError(f"{self.path}: an earlier write failed ({self._broken})")
+                raise OSError(getattr(self._broken, "errno", None), f"an earlier write failed ({self._broken})",
+                              str(self.path))
             if self._written >= ticket:  # an earlier writer took this append along
                 return
             with self._lock:
@@ -128,5 +141,7 @@ class ItemStore:
             while data:
                 data = data[os.write(fd, data):]
             os.fsync(fd)
+        except OSError as error:  # e.g. a full disk: named by the file
+            raise OSError(error.errno, error.strerror, str(self.path)) from error
         finally:
             os.close(fd)

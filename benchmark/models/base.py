@@ -13,11 +13,13 @@ Chat = Sequence[Message]
 
 @dataclass
 class ChoiceResult:
-    """Log-probabilities of each choice as the next token; `error` says why there are none."""
+    """Log-probabilities of each choice as the next token; `error` says why there are none, and
+    `request_failed` whether the request itself failed (see `ModelLayer`: the run's failure budget)."""
 
     logprobs: dict[str, float] = field(default_factory=dict)
     cost: Cost = field(default_factory=Cost)
     error: str | None = None
+    request_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Generation:
     text: str = ""
     cost: Cost = field(default_factory=Cost)
     error: str | None = None
+    request_failed: bool = False  # as in ChoiceResult
 
 
 class ChatModel(ABC):

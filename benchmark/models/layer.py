@@ -6,6 +6,16 @@ Under a concurrent run many threads (one per user in flight) call the same layer
 (`coalesces = True`: transformers, vLLM, local reward models) then get everything pending at once through a
 `Coalescer`; network backends bound their requests with one run-wide pool. `IN_FLIGHT` meters how many
 requests the engines hold, and `metered()` attributes usage to the calling thread (one user's fit).
+
+Two kinds of failed result, told apart by `result.request_failed`:
+- a *request failure* (`request_failed=True`): the server or the connection failed: HTTP 5xx / 429 / other 4xx
+  after the retries, a timeout, a malformed response, a dropped connection. It says nothing about the model
+  or the method: the run counts it against its failure budget (`max_failure_rate`, runner/control.py), and
+  a judgment it touched is sent again on resume;
+- any other `error` is the model's own, counted failure: the request went through and the model answered
+  something unusable (no A or B among its top tokens, a reply with no verdict), or the prompt was refused
+  before sending (over `max_prompt_tokens`). A weak model finishes its run with these counted.
+Neither is ever cached. `CONTROL` is how a run stops every model call at once (a signal, a spent budget).
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -151,25 +162,75 @@ class RequestCache:
                                  [(k, json.dumps(v)) for k, v in entries.items()])
 
 
+class Stopped(Exception):
+    """A model call refused because the run is stopping (a signal, or its failure budget is spent)."""
+
+
+class RunControl:
+    """The running run's hold on the model layer. Once `stop(reason)` is called no model call starts (each
+    raises Stopped) and the backends it watches abandon what they have in flight (`abandon()`); every request
+    failure is reported to the listener given to `begin`. One run at a time per process; outside a run
+    nothing stops and nobody listens."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._listener: Callable[[str, str, int], None] | None = None
+        self._watched: weakref.WeakSet = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def begin(self, listener: Callable[[str, str, int], None]) -> None:
+        self.reason, self._listener = None, listener
+
+    def end(self) -> None:
+        self.reason, self._listener = None, None
+
+    def watch(self, backend: Any) -> None:
+        """`backend.abandon()` is called when the run stops (network backends: cancel the requests in flight)."""
+        self._watched.add(backend)
+
+    def stop(self, reason: str) -> None:
+        with self._lock:
+            if self.reason is not None:
+                return
+            self.reason = reason
+        for backend in list(self._watched):
+            backend.abandon()
+
+    def check(self) -> None:
+        if self.reason is not None:
+            raise Stopped(self.reason)
+
+    def report(self, where: str, first_error: str, count: int) -> None:
+        """`count` request failures to `where` (a server URL or a backend), the first saying `first_error`."""
+        if self._listener is not None:
+            self._listener(where, first_error, count)
+
+
+CONTROL = RunControl()
+
+
 @dataclass
 class Usage:
-    """Totals of what the model layer actually sent (cache hits cost nothing)."""
+    """Totals of what the model layer actually sent (cache hits cost nothing). `failures` counts every failed
+    result, `request_failures` those whose request failed (see the module docstring)."""
 
     cost: Cost = field(default_factory=Cost)
     failures: int = 0
+    request_failures: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, cost: Cost, failed: bool) -> None:
+    def add(self, cost: Cost, failed: bool, request_failed: bool = False) -> None:
         with self._lock:
             self.cost = self.cost + cost
             self.failures += failed
+            self.request_failures += request_failed
 
     @property
     def calls(self) -> int:
         return self.cost.calls
 
     def snapshot(self) -> dict[str, float]:
-        return {**asdict(self.cost), "failures": self.failures}
+        return {**asdict(self.cost), "failures": self.failures, "request_failures": self.request_failures}
 
 
 _METER: ContextVar[Usage | None] = ContextVar("prbench_usage_meter", default=None)
@@ -196,6 +257,7 @@ class CachedLayer:
     def __init__(self, inner: Any, identity: dict[str, Any], cache: RequestCache):
         self.inner, self.identity, self.cache = inner, identity, cache
         self.name = inner.name
+        self.where = getattr(inner, "base_url", None) or f"the {identity.get('backend')} backend"  # for errors
         self.usage = Usage()
         self.coalescer = Coalescer(inner.name) if getattr(inner, "coalesces", False) else None
 
@@ -220,17 +282,22 @@ class CachedLayer:
             else:
                 missing.append(i)
         if missing:
+            CONTROL.check()
             fresh = compute(missing)
-            store = {}
+            store, request_failed = {}, []
             meter = _METER.get()
             for i, result in zip(missing, fresh):
                 results[i] = result
-                self.usage.add(result.cost, result.error is not None)
+                self.usage.add(result.cost, result.error is not None, result.request_failed)
                 if meter is not None:
-                    meter.add(result.cost, result.error is not None)
-                if result.error is None:  # failures are never cached
+                    meter.add(result.cost, result.error is not None, result.request_failed)
+                if result.request_failed:
+                    request_failed.append(result)
+                elif result.error is None:  # failures are never cached
                     store[keys[i]] = to_json(result)
             self.cache.put(store)
+            if request_failed:
+                CONTROL.report(self.where, request_failed[0].error or "request failed", len(request_failed))
         return results
 
 

@@ -5,9 +5,11 @@ by every caller in the process (all users in flight together), so the server get
 is allowed, never more. Plain aiohttp rather than the `openai` SDK: with hundreds of requests in flight the
 SDK's request building and response models cost ~8 ms of CPU per request, aiohttp ~1 ms (measured against
 benchmark/models/stand_in.py), and the client then limits a run, not the server. 429 / 5xx / timeouts /
-malformed responses are retried with exponential backoff (one policy, in benchmark/models/layer.py). A
+malformed responses are retried with exponential backoff (one policy, in benchmark/models/layer.py); what
+still fails is a request failure (`request_failed`), counted against the run's failure budget. A
 server that no connection has reached yet stops the run after `backend.unreachable_after` refused
-connections, instead of ending it with 100% counted failures.
+connections, instead of ending it with 100% counted failures. When the run stops (a signal, a spent budget)
+the requests in flight are cancelled.
 Log-prob judging reads the first generated token's `top_logprobs`; a server without them gives counted
 failures.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import json
 import math
 import os
@@ -31,7 +34,7 @@ from benchmark.config import Section
 from benchmark.errors import ConfigError, ServerUnreachable
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.concurrency import IN_FLIGHT
-from benchmark.models.layer import RetryPolicy, TransientError
+from benchmark.models.layer import CONTROL, RetryPolicy, Stopped, TransientError
 from benchmark.models.registry import Backend, register_backend
 from benchmark.models.tokens import chat_dicts
 from benchmark.records import Cost
@@ -73,7 +76,9 @@ class OpenAIChat(ChatModel):
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, daemon=True, name="openai-requests").start()
         self._slots, self._session = asyncio.run_coroutine_threadsafe(self._open(), self._loop).result()
+        self._waiting: set[concurrent.futures.Future] = set()  # calls in flight, from every thread
         atexit.register(self.close)
+        CONTROL.watch(self)
 
     async def _open(self):
         import aiohttp
@@ -92,7 +97,19 @@ class OpenAIChat(ChatModel):
         """Run `one(chat)` for every chat on the request loop (from any thread) and wait for all."""
         async def gather() -> list:
             return list(await asyncio.gather(*(one(chat) for chat in chats)))
-        return asyncio.run_coroutine_threadsafe(gather(), self._loop).result()
+        future = asyncio.run_coroutine_threadsafe(gather(), self._loop)
+        self._waiting.add(future)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:  # abandoned: the run is stopping
+            raise Stopped(CONTROL.reason or "stopped") from None
+        finally:
+            self._waiting.discard(future)
+
+    def abandon(self) -> None:
+        """Cancel every call in flight (their waiting threads raise Stopped); called when the run stops."""
+        for future in list(self._waiting):
+            future.cancel()  # cancels the task on the request loop, and with it its HTTP requests
 
     def _count_retry(self, _error: Exception) -> None:
         self.retries += 1
@@ -153,7 +170,7 @@ class OpenAIChat(ChatModel):
         response, error, seconds = await self._request(messages=chat_dicts(chat), max_tokens=1, temperature=0.0,
                                                        logprobs=True, top_logprobs=self.cfg.top_logprobs)
         if error:
-            return ChoiceResult(error=error, cost=Cost(1, 0, 0, seconds))
+            return ChoiceResult(error=error, cost=Cost(1, 0, 0, seconds), request_failed=True)
         cost = self._cost(response, seconds)
         content = (response["choices"][0].get("logprobs") or {}).get("content")
         if not content:
@@ -177,7 +194,7 @@ class OpenAIChat(ChatModel):
             kwargs["stop"] = list(params.stop)
         response, error, seconds = await self._request(**kwargs)
         if error:
-            return Generation(error=error, cost=Cost(1, 0, 0, seconds))
+            return Generation(error=error, cost=Cost(1, 0, 0, seconds), request_failed=True)
         return Generation((response["choices"][0].get("message") or {}).get("content") or "",
                           self._cost(response, seconds))
 

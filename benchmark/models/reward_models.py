@@ -29,6 +29,7 @@ class Score:
     value: float | None = None
     cost: Cost = field(default_factory=Cost)
     error: str | None = None
+    request_failed: bool = False  # as in ChoiceResult
 
 
 class RewardModel(ABC):

@@ -13,7 +13,7 @@ import pandas as pd
 from benchmark.config import LoggerConfig, RunConfig
 from benchmark.metrics import items_frame, per_user_table, summarize
 from benchmark.report import format_summary
-from benchmark.runner.folder import write_json
+from benchmark.runner.folder import write_json, write_text
 from benchmark.runs import PER_USER, SUMMARY
 from benchmark.tracking import log_to_wandb
 
@@ -57,7 +57,7 @@ def finish(run_dir: Path, records: Iterable[dict[str, Any]], outcome: Outcome, s
     summary = {**outcome.labels, **summarize(items, table, settings.bootstrap, settings.seed),
                "setup_seconds": outcome.setup_seconds, "fit_seconds": float(sum(outcome.fit_seconds.values())),
                "model_usage": outcome.model_usage, **outcome.throughput}
-    table.to_csv(run_dir / PER_USER, index=False)
+    write_text(run_dir / PER_USER, table.to_csv(index=False))
     write_json(run_dir / SUMMARY, summary)
     print(format_summary(summary))
     log_to_wandb(logger_cfg, run_dir, settings.run_name, config, summary, table, items_path)

@@ -1,9 +1,10 @@
 """Writing a run folder (its layout: benchmark/runs.py), and the rules for resuming one.
 
 Everything persisted in a folder (fits, the global setup, items) is bound to what produced it:
-`fingerprint.json` holds the config sections that change results and a digest of the data (users, pair
-ids, texts, labels, split), and is written before any of that state. A folder with state is only reopened
-with `resume=true` and a matching config and data; a process writing a folder holds a lock on it.
+`fingerprint.json` holds every config key that can change a result (`result_config`: all but the
+`OPERATIONAL` ones) and a digest of the data (users, pair ids, texts, labels, split), and is written before
+any of that state. A folder with state is only reopened with `resume=true` and a matching config and data;
+a process writing a folder holds a lock on it. A refused run changes nothing in the folder.
 """
 
 from __future__ import annotations
@@ -19,22 +20,86 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from benchmark.errors import RunError
-from benchmark.runs import FINGERPRINT, FIT_DIR, ITEMS, METHOD_DIR, SHARED, USAGE, read_state, state_path
+from benchmark.runs import (FINGERPRINT, FIT_DIR, ITEMS, METHOD_DIR, PER_USER, SHARED, SUMMARY, USAGE, read_state,
+                            state_path)
 
-FINGERPRINT_KEYS = ("data", "split", "method", "backend", "model")
+# Settings that cannot change what a model is asked, how its answer is read, or what a fit computes: where
+# the run is written, how fast and how robustly the same requests are sent, what is logged. A resume (and
+# the shards of one run) may differ in them; every other key binds the folder, new keys included
+# (tests/faults/test_resume_keys.py lists both sets). Batching keys of local engines are here like
+# users_in_flight: a batch's padding can move a probability by float rounding, never a request.
+OPERATIONAL = (
+    "run_name", "results_dir", "resume", "shard", "logger", "cache",  # where the run goes, what is logged
+    "users_in_flight", "bootstrap", "max_failure_rate",  # concurrency; CIs and the budget are recomputed
+    # openai: concurrency, time limits, retries, the variable holding the key (never the server or model)
+    "backend.max_concurrency", "backend.timeout_s", "backend.max_attempts", "backend.backoff_s",
+    "backend.unreachable_after", "backend.api_key_env",
+    "backend.batch_size", "backend.max_batch_tokens", "backend.threads",  # transformers: batching, CPU threads
+    "backend.data_parallel_size", "backend.gpu_memory_utilization", "backend.cpu_kvcache_gib",  # vllm: replicas, memory
+    "backend.latency_s",  # mock
+)
+
+
+def is_operational(key: str) -> bool:
+    """Whether the dotted config key `key` is (or lies under) an OPERATIONAL one."""
+    return any(key == k or key.startswith(f"{k}.") for k in OPERATIONAL)
+
+
+def result_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`config` without its operational keys: what a run's results depend on."""
+    kept = {}
+    for key, value in config.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if is_operational(dotted):
+            continue
+        kept[key] = result_config(value, dotted) if isinstance(value, dict) else value
+    return kept
+
+
+def bound_config(raw: Any, scrubbed: Any) -> Any:
+    """The config a folder is bound to: `scrubbed` (secret-looking values as '***'), each hidden value replaced
+    by a digest of it, so that changing one (`max_new_tokens` looks like a secret) still refuses a resume
+    while the value itself is never written."""
+    if isinstance(raw, dict) and isinstance(scrubbed, dict):
+        return {k: bound_config(raw.get(k), v) for k, v in scrubbed.items()}
+    if isinstance(raw, list) and isinstance(scrubbed, list):
+        return [bound_config(r, s) for r, s in zip(raw, scrubbed)]
+    if scrubbed == "***" and raw != "***":
+        return "sha256:" + hashlib.sha256(json.dumps(raw, default=str).encode()).hexdigest()[:16]
+    return scrubbed
+
+
+def _hidden(value: Any) -> Any:
+    """`bound_config`'s digests as '***' again (what an older prbench wrote)."""
+    if isinstance(value, dict):
+        return {k: _hidden(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hidden(v) for v in value]
+    return "***" if isinstance(value, str) and value.startswith("sha256:") else value
+
+
+def write_text(path: Path, text: str) -> None:
+    """Atomic: a reader (or a resumed run) never sees half a file. A failed write (a full disk) leaves no
+    temporary file behind."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from error  # named by the file it was to be
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, value: Any) -> None:
-    """Atomic: a reader (or a resumed run) never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def fingerprint(config: dict[str, Any]) -> str:
     """What must not change between a run and its resumption."""
-    subset = {k: config.get(k) for k in FINGERPRINT_KEYS}
-    return hashlib.sha256(json.dumps(subset, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(result_config(config), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _plain(value: Any) -> Any:
@@ -109,17 +174,19 @@ class RunFolder:
             return {}
 
     def open(self, config: dict[str, Any], resume: bool) -> None:
-        """Lock the folder and refuse to mix results: existing state needs resume=true and the same
-        data/split/method/backend/model config (the data itself is checked by `bind_data`)."""
+        """Lock the folder and refuse to mix results: existing state needs resume=true and the same config,
+        operational keys aside (the data itself is checked by `bind_data`). Writes nothing but the lock."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self.fit_dir.mkdir(exist_ok=True)
         except OSError as error:
             raise RunError(f"cannot write the run folder {self.path}: {error.strerror or error}") from None
         self._acquire()
-        self._config = {k: config.get(k) for k in FINGERPRINT_KEYS}
-        if not self._has_state():
-            return
+        self._config = json.loads(json.dumps(result_config(config), default=str))
+        if self._has_state():
+            self._check(resume)
+        self._remove_temporary_files()
+
+    def _check(self, resume: bool) -> None:
         if not resume:
             raise RunError(f"run folder {self.path} already holds results; pass resume=true to continue it, "
                            f"or choose another run_name=")
@@ -127,10 +194,18 @@ class RunFolder:
         if not stored or "config" not in stored:
             raise RunError(f"run folder {self.path} holds results without a readable fingerprint.json (made by an "
                            f"older prbench, or damaged); choose another run_name= to start a new run")
-        changed = differing_keys(stored["config"], json.loads(json.dumps(self._config, default=str)))
+        current = self._config
+        if "operational" not in stored:  # an older prbench bound whole sections (its "keys"), secrets as '***'
+            current = {k: _hidden(v) for k, v in current.items() if k in stored.get("keys", ())}
+        changed = differing_keys(result_config(stored["config"]), current)
         if changed:
             raise RunError(f"run folder {self.path} was made with a different config ({', '.join(changed)} "
                            f"changed); choose another run_name= to start a new run")
+
+    def _remove_temporary_files(self) -> None:
+        """Left by a process killed mid-write (`write_text`); this process holds the folder's lock."""
+        for tmp in [*self.path.glob(".*.tmp"), *self.fit_dir.glob(".*.tmp")]:
+            tmp.unlink(missing_ok=True)
 
     def bind_data(self, digest: str) -> None:
         """Check the data against the folder's state, then write fingerprint.json (before any state)."""
@@ -138,26 +213,39 @@ class RunFolder:
         if self._has_state() and stored is not None and stored.get("data") != digest:
             raise RunError(f"run folder {self.path} was made from different data (data changed: users, pairs, "
                            f"texts, labels or split differ); choose another run_name= to start a new run")
-        write_json(self.marker, {"config": self._config, "data": digest, "keys": list(FINGERPRINT_KEYS),
+        try:
+            self.fit_dir.mkdir(exist_ok=True)
+        except OSError as error:
+            raise RunError(f"cannot write the run folder {self.path}: {error.strerror or error}") from None
+        write_json(self.marker, {"config": self._config, "data": digest, "operational": list(OPERATIONAL),
                                  "fingerprint": fingerprint(self._config)})
 
-    def state(self, user_id: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
-        """A user's persisted fit state, computed once; returns it with the seconds its computation took."""
-        return self._state(state_path(self.fit_dir, user_id), user_id, compute)
+    def state(self, user_id: str, compute: Callable[[], dict[str, Any]],
+              keep: Callable[[], bool] = lambda: True) -> tuple[dict[str, Any], float]:
+        """A user's persisted fit state, computed once; returns it with the seconds its computation took.
+        A computed state is persisted only if `keep()` says so afterwards."""
+        return self._state(state_path(self.fit_dir, user_id), user_id, compute, keep)
 
     def shared_state(self, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
         """The global setup's state (`fit/_shared.json`), like `state`."""
         return self._state(self.fit_dir / SHARED, "", compute)
 
-    def _state(self, path: Path, name: str, compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
+    def _state(self, path: Path, name: str, compute: Callable[[], dict[str, Any]],
+               keep: Callable[[], bool] = lambda: True) -> tuple[dict[str, Any], float]:
         if path.exists():
             stored = read_state(path, name)
             return stored["state"], stored["seconds"]
         start = time.perf_counter()
         state = compute()
         seconds = time.perf_counter() - start
-        write_json(path, {"name": name, "state": state, "seconds": seconds})
+        if keep():
+            write_json(path, {"name": name, "state": state, "seconds": seconds})
         return state, seconds
+
+    def forget_tables(self) -> None:
+        """Remove the tables of an earlier finish, before items are added (the run's end writes new ones)."""
+        for name in (SUMMARY, PER_USER):
+            (self.path / name).unlink(missing_ok=True)
 
     def earlier_usage(self) -> dict[str, float]:
         """Model usage of the earlier processes that worked on this folder (a resumed run adds its own)."""

@@ -14,7 +14,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from benchmark import shipped
-from benchmark.errors import ConfigError, PrbenchError
+from benchmark.errors import ConfigError, Interrupted, PrbenchError, Signalled
+from benchmark.runner.control import signal_name, signals_stop_the_run
 from benchmark.runs import RUNS_DIR, inside
 from benchmark.tracking import argv_secrets, scrub_sweep_record
 
@@ -31,7 +32,8 @@ def _main(cfg: DictConfig) -> float | None:
     try:
         result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
     except PrbenchError as error:
-        print(f"prbench: error: {error}", file=sys.stderr)
+        label = "" if isinstance(error, Interrupted) else "error: "
+        print(f"prbench: {label}{error}", file=sys.stderr)
         raise SystemExit(getattr(error, "exit_code", 2)) from None
     return result.summary.get("macro_accuracy")  # none for one shard of a run (prbench-merge scores it)
 
@@ -133,7 +135,13 @@ def main() -> None:
     secrets = argv_secrets(sys.argv[1:])
     if secrets:
         sys.stdout, sys.stderr = _Masked(sys.stdout, secrets), _Masked(sys.stderr, secrets)
-    _main()
+    with signals_stop_the_run():
+        try:
+            _main()
+        except Signalled as signalled:  # before a run began (the run itself says what it saved)
+            print(f"prbench: stopped by {signal_name(signalled)} (no run was in progress)",
+                  file=sys.stderr)
+            raise SystemExit(128 + signalled.signum) from None
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 items.jsonl, per_user.csv, summary.json and W&B run, exactly as the unsharded run would have written them.
 
 Every shard must be there, finished (every expected item judged), and run with the same config except
-`shard.index` (and `resume`); otherwise a one-line error names the shard, exit code 2. A Hydra sweep
+`shard.index` and the operational keys (`resume`, concurrency, timeouts...: runner/folder.py); otherwise a
+one-line error names the shard, exit code 2. A merge killed midway is merged again by the next one
+(`shards/merged.json` says a merge began before the run's items.jsonl is replaced). A Hydra sweep
 merges the sharded runs it finished by itself (benchmark/runner/callbacks.py).
 """
 
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -21,13 +22,13 @@ from omegaconf import OmegaConf
 from benchmark.config import LoggerConfig, RunConfig, parse_section
 from benchmark.errors import PrbenchError, RunError
 from benchmark.runner.finish import Outcome, RunResult, finish
-from benchmark.runner.folder import write_json
+from benchmark.runner.control import disk_full
+from benchmark.runner.folder import is_operational, write_json, write_text
 from benchmark.runner.shards import shard_name, shard_of
 from benchmark.runs import CONFIG, ITEMS, PROVENANCE, SHARDS, read_config, read_items
 from benchmark.tracking import provenance
 
 SHARD_DIR = re.compile(r"(\d+)-of-(\d+)")
-MAY_DIFFER = ("shard.index", "resume")  # between the shards of one run
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -83,7 +84,7 @@ def _load_shard(run_dir: Path, index: int, count: int) -> dict[str, Any]:
 
 def _check_same_run(first: dict[str, Any], shard: dict[str, Any]) -> None:
     a, b = _flat(first["config"]), _flat(shard["config"])
-    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and k not in MAY_DIFFER)
+    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and not is_operational(k))
     if differ:
         shown = ", ".join(f"{k} ({a.get(k)!r} != {b.get(k)!r})" for k in differ[:3])
         raise RunError(f"shard {shard['name']} was run with a different config than shard {first['name']}: "
@@ -134,13 +135,12 @@ def merge(run_dir: Path) -> RunResult:
     items_path = run_dir / ITEMS
     if items_path.exists() and not marker.exists():
         raise RunError(f"{items_path} holds the results of an unsharded run; merge into another run_name=")
+    write_json(marker, {"shards": None})  # a merge began: one killed from here on is merged again, not refused
     records = sorted((r for s in shards for r in s["records"]), key=lambda r: r["user_id"])  # stable
-    tmp = items_path.with_name(".items.jsonl.tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    os.replace(tmp, items_path)
+    write_text(items_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
     config = {**shards[0]["config"], "shard": {"count": 1, "index": 0}}  # the unsharded run's config
-    (run_dir / CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)), encoding="utf-8")
+    write_text(run_dir / CONFIG, OmegaConf.to_yaml(OmegaConf.create(config)))
     write_json(run_dir / PROVENANCE, {**provenance(), "merged_shards": {
         s["name"]: json.loads((s["folder"] / PROVENANCE).read_text(encoding="utf-8")) for s in shards}})
     settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
@@ -174,11 +174,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         for run_dir in args.runs:
-            merge(run_dir)
+            try:
+                merge(run_dir)
+            except OSError as error:
+                raise disk_full(error, run_dir) or error
             print(f"merged {run_dir}")
     except PrbenchError as error:
         print(f"prbench-merge: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(getattr(error, "exit_code", 2)) from None
 
 
 if __name__ == "__main__":

@@ -30,12 +30,9 @@ from typing import Any
 from benchmark.config import ShardConfig
 from benchmark.errors import RunError
 from benchmark.runner.finish import Outcome
-from benchmark.runner.folder import RunFolder, write_json
+from benchmark.runner.folder import RunFolder, differing_keys, result_config, write_json
 from benchmark.runs import SHARDS
 from benchmark.splits import UserSplit
-
-SETUP_KEYS = ("data", "split", "method", "backend", "model", "seed")  # what a global setup depends on
-
 
 def shard_of(user_id: str, count: int) -> int:
     return int(hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16], 16) % count
@@ -50,7 +47,8 @@ def users_digest(user_ids: Sequence[str]) -> str:
 
 
 def setup_key(config: dict[str, Any], data_digest: str) -> str:
-    subset = {**{k: config.get(k) for k in SETUP_KEYS}, "data_digest": data_digest}
+    """What a global setup depends on: the config that binds a run folder (folder.result_config), and the data."""
+    subset = {**result_config(config), "data_digest": data_digest}
     return hashlib.sha256(json.dumps(subset, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -87,6 +85,20 @@ class ShardLayout:
     def method_dir(self, folder: RunFolder) -> Path:
         return self.run_dir / "method" if self.sharded else folder.method_dir
 
+    def check_setup(self, config: dict[str, Any], data_digest: str) -> None:
+        """Refuse, before anything is written, a shard whose run's setup was computed from another config or
+        data (the config that binds a run folder: folder.result_config)."""
+        path = self.run_dir / SHARDS / "setup.json"
+        if not self.sharded or not path.exists():
+            return
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored["setup_key"] == setup_key(config, data_digest):
+            return
+        changed = differing_keys(stored.get("config"), result_config(config)) if "config" in stored else []
+        why = f"{', '.join(changed)} changed" if changed else "the config or the data changed"
+        raise RunError(f"shard {self.name}: the run's method setup ({path}) was computed by shards with another "
+                       f"config ({why}); run this shard with theirs, or give this run another run_name=")
+
     def setup(self, folder: RunFolder, config: dict[str, Any], data_digest: str,
               compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
         """The method's global state, computed once per run (not once per shard), bound to config and data."""
@@ -96,16 +108,14 @@ class ShardLayout:
         key = setup_key(config, data_digest)
         with file_lock(path.with_suffix(".lock"), f"shard {self.name}: waiting for another shard's method setup"):
             if path.exists():
+                self.check_setup(config, data_digest)  # a shard may have written it since the check
                 stored = json.loads(path.read_text(encoding="utf-8"))
-                if stored["setup_key"] != key:
-                    raise RunError(f"shard {self.name}: {path} was computed by a run with a different "
-                                   f"{'/'.join(SETUP_KEYS)} config or data ({stored['setup_key']} != {key}); "
-                                   f"give this run another run_name=")
                 return stored["state"], stored["seconds"]
             start = time.perf_counter()
             state = compute()
             seconds = time.perf_counter() - start
-            write_json(path, {"state": state, "seconds": seconds, "setup_key": key, "by_shard": self.name})
+            write_json(path, {"state": state, "seconds": seconds, "setup_key": key, "by_shard": self.name,
+                              "config": result_config(config)})
             return state, seconds
 
     def write_part(self, folder: RunFolder, outcome: Outcome, expected: list[tuple[str, str]],

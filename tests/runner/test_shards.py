@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from baselines.longer import PreferLonger
+from benchmark.errors import RunError
 from benchmark.methods import register_method
 from benchmark.runner.merge import main as merge_main
 from benchmark.runner.run import run
@@ -79,9 +80,13 @@ def test_merge_names_a_missing_changed_or_unfinished_shard(tmp_path, capsys):
     assert "shard 2-of-3 is missing" in merge_error()
     assert not (run_dir / "summary.json").exists()
 
-    shard(2, "batch_size=4")
+    with pytest.raises(RunError, match=r"shard 2-of-3: .* another config \(batch_size changed\)"):
+        shard(2, "batch_size=4")  # refused before it writes: the others' setup is not its own
+    shard(2, "resume=true", "backend.latency_s=0.001")  # operational keys may differ between shards
+    config = run_dir / "shards" / "2-of-3" / "config.yaml"
+    config.write_text(config.read_text().replace("batch_size: 8", "batch_size: 4"))  # e.g. an older prbench's
     assert "shard 2-of-3 was run with a different config than shard 0-of-3: batch_size (8 != 4)" in merge_error()
-    shard(2, "resume=true")  # the same config again (resume may differ)
+    shard(2, "resume=true", "backend.latency_s=0.001")  # writes its config.yaml again
 
     (run_dir / "shards" / "1-of-3" / "part.json").unlink()  # as if killed before its end
     assert "shard 1-of-3 is unfinished" in merge_error()
