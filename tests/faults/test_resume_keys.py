@@ -131,17 +131,20 @@ def test_a_refused_resume_changes_nothing_and_operational_keys_may_change(tmp_pa
 
 
 def test_a_folder_bound_by_an_older_prbench_still_resumes(tmp_path):
-    """Older fingerprints bound whole sections (operational keys included) and hid secret-looking values as
-    '***': a resume compares what they bound, operational keys aside."""
+    """Older fingerprints bound whole sections (operational keys included): a resume compares what they bound,
+    operational keys aside. They also hid token counts (`max_reasoning_tokens`) as '***', since the secret
+    pattern matched "token": such a folder cannot show what it was made with, so its resume is refused,
+    naming the key, rather than trusted."""
     config = OmegaConf.to_container(make_config("backend=openai", "backend.base_url=http://x/v1"), resolve=True)
-    older = {k: config[k] for k in ("data", "split", "method", "backend", "model")}
-    older["method"] = {**older["method"], "params": {**older["method"]["params"], "max_reasoning_tokens": "***"}}
-    folder = tmp_path / "run"
-    (folder / "fit").mkdir(parents=True)
-    (folder / "items.jsonl").write_text('{"pair_id": "p", "order": "AB"}\n')
-    (folder / "fingerprint.json").write_text(json.dumps({"config": older, "keys": list(older), "data": "d"}))
 
-    def reopen(changed: dict) -> None:
+    def folder_bound_to(older: dict, name: str):
+        folder = tmp_path / name
+        (folder / "fit").mkdir(parents=True)
+        (folder / "items.jsonl").write_text('{"pair_id": "p", "order": "AB"}\n')
+        (folder / "fingerprint.json").write_text(json.dumps({"config": older, "keys": list(older), "data": "d"}))
+        return folder
+
+    def reopen(folder, changed: dict) -> None:
         raw = {**config, "backend": {**config["backend"], **changed.get("backend", {})},
                "method": {**config["method"], "params": {**config["method"]["params"], **changed.get("params", {})}}}
         run_folder = RunFolder(folder)
@@ -150,6 +153,13 @@ def test_a_folder_bound_by_an_older_prbench_still_resumes(tmp_path):
         finally:
             run_folder.close()
 
-    reopen({"backend": {"max_concurrency": 64, "timeout_s": 5}})  # operational: resumes
+    older = {k: config[k] for k in ("data", "split", "method", "backend", "model")}
+    folder = folder_bound_to(older, "run")
+    reopen(folder, {"backend": {"max_concurrency": 64, "timeout_s": 5}})  # operational: resumes
     with pytest.raises(RunError, match=r"\(method.params.max_response_chars changed\)"):
-        reopen({"params": {"max_response_chars": 3000}})
+        reopen(folder, {"params": {"max_response_chars": 3000}})
+
+    hidden = {**older, "method": {**older["method"], "params": {**older["method"]["params"],
+                                                                   "max_reasoning_tokens": "***"}}}
+    with pytest.raises(RunError, match=r"\(method.params.max_reasoning_tokens changed\)"):
+        reopen(folder_bound_to(hidden, "hidden"), {})
