@@ -24,8 +24,12 @@ def test_evaluate_equals_the_cli(tmp_path):
         (summary["macro_accuracy"], summary["macro_ci"], summary["micro_ci"])
     cli_items = [json.loads(line) for line in
                  (tmp_path / "cli" / "runs" / "demo" / "reward_model" / "items.jsonl").read_text().splitlines()]
-    verdicts = lambda rows: sorted((r["pair_id"], r["order"], r["preferred"], r["margin"]) for r in rows)
+    verdicts = lambda rows: sorted((r["pair_id"], r["order"], r["preferred"]) for r in rows)
     assert verdicts(result.items.to_dict("records")) == verdicts(cli_items)
+    # margins are float32 embedding arithmetic: equal up to the last bits, which depend on what else shared a
+    # batch in the embedder (as between a sharded and an unsharded run: tests/runner/shard_helpers.py)
+    margins = lambda rows: [m for _, m in sorted(((r["pair_id"], r["order"]), r["margin"]) for r in rows)]
+    assert margins(result.items.to_dict("records")) == pytest.approx(margins(cli_items), rel=1e-5)
     per_user = pd.read_csv(tmp_path / "cli" / "runs" / "demo" / "reward_model" / "per_user.csv", dtype={"user_id": str})
     assert result.per_user["accuracy"].tolist() == per_user["accuracy"].tolist()
     assert len(result.items) == summary["n_judgments"] and result.config["method"]["name"] == "reward_model"
