@@ -21,7 +21,8 @@ VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens
 
 @pytest.fixture(scope="module")
 def vllm_chat():
-    return Models({"kind": "vllm", "enforce_eager": True, "max_prompt_tokens": 1024}, {"name": "smollm2"},
+    return Models({"kind": "vllm", "enforce_eager": True, "max_prompt_tokens": 1024, "dtype": "float32"},
+                  {"name": "smollm2"},
                   {"mode": "off"}).chat()
 
 
