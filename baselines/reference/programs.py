@@ -47,11 +47,12 @@ def dump(program) -> dict:
     return ujson.loads(ujson.dumps(program.dump_state()))
 
 
-def verdict(prediction) -> tuple[str, str]:
-    """prbench's verdict and the raw text kept with it."""
+def verdict(prediction, last_answer: str | None = None) -> tuple[str, str]:
+    """prbench's verdict and the raw text kept with it (for a failure, the model's last answer)."""
     reasoning = str(getattr(prediction, "reasoning", "") or "")
     if getattr(prediction, "output", None) == "Error":
-        return "fail", "no attempt of the program parsed (the reference's tie on error)"
+        return "fail", ("no attempt of the program parsed (the reference's tie on error); last answer: "
+                        f"{last_answer!r}"[:4000])
     preference = getattr(prediction, "preference", "Tie")
     return {"First": "first", "Second": "second"}.get(preference, "tie"), reasoning
 
@@ -61,9 +62,10 @@ def judge_items(program, items: Sequence[JudgeItem], new_lm: Callable[[], Prbenc
     """Each item through `program`, `threads` at a time; each judgment carries the cost of its own calls."""
     def one(item: JudgeItem) -> Judgment:
         with metered() as meter:
-            with prbench_context(new_lm(), silent):
+            lm = new_lm()
+            with prbench_context(lm, silent):
                 prediction = program(**item_inputs(item, role))
-        preferred, raw = verdict(prediction)
+        preferred, raw = verdict(prediction, lm.last_text)
         return Judgment(preferred, None, raw, meter.cost)
 
     if threads <= 1 or len(items) <= 1:

@@ -58,7 +58,7 @@ class PrbenchLM(dspy.BaseLM):
         # as it does for the reference's `litellm_proxy/<model>` (a local server).
         super().__init__(model=model or f"prbench/{chat.name}", model_type="chat", temperature=temperature,
                          max_tokens=max_tokens, cache=False)
-        self.chat, self.seed = chat, seed
+        self.chat, self.seed, self.last_text = chat, seed, None  # last_text: the last answer (for failures)
         self._context = contextvars.copy_context()  # the creating thread's usage meter
 
     def __call__(self, prompt: str | None = None, messages: list[dict] | None = None, **kwargs) -> list[str]:
@@ -74,6 +74,7 @@ class PrbenchLM(dspy.BaseLM):
             if any(marker in out.error for marker in TOO_LONG):
                 raise ContextWindowExceededError(out.error, model=self.model, llm_provider="prbench")
             raise LMCallFailed(out.error)
+        self.last_text = out.text
         return [out.text]
 
     def copy(self, **kwargs) -> "PrbenchLM":
