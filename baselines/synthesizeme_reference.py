@@ -21,7 +21,9 @@ in both orders as the paper's split does, and stops the user when the persona ca
   an empty persona and the search goes on (`on_persona_failure=empty_persona`; `fail_user` stops that user:
   counted failures); `persona_status` in the fit says which;
 - calls go through prbench's model layer (cache, meter, retries, concurrency), `num_threads` per user in
-  flight as the reference's `num_workers` (8), many users at once.
+  flight as the reference's `num_workers` (8), many users at once; `prefetch` sends each search's first calls
+  (DSPy makes them one by one) together beforehand: the same requests, sooner;
+- the shipped program is loaded with `load_state` (dspy's `load` minus its Python-version warning).
 The fit (`fit/<user>.json`) holds the persona, the winning program's state (dspy's own JSON) and every
 candidate's val score; `about_user` is the persona, for reward models that read it. Needs the `reference` extra.
 """
