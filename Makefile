@@ -26,7 +26,7 @@ test-latest:      ## the fast tests on the newest allowed versions (no lock), in
 UV_VERSION = 0.13.9
 lock:             ## re-resolve requirements/lock.txt to the newest allowed versions (then run make test)
 	python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	uv pip compile pyproject.toml requirements/lock.in --extra test --upgrade --python-version 3.11 \
+	uv pip compile pyproject.toml requirements/lock.in --extra test --extra reference --upgrade --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
 		--find-links "$${PIP_FIND_LINKS:-https://download.pytorch.org/whl/cpu/torch/}" -o requirements/lock.txt
 

@@ -29,7 +29,7 @@ class PersonaJudge(Method):
         variant: Literal["demographics", "stated", "memory", "oracle"]
         k: int = Field(4, ge=1)
         selection: Literal["recent", "random", "similar"] = "recent"
-        memory_chars: int = Field(600, ge=50)  # per response shown in a past choice
+        memory_chars: int = Field(600, ge=50)  # clip: each text of a past choice (the paper clips nothing)
         seed: int = 0
 
     @property

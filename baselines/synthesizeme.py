@@ -60,7 +60,8 @@ class SynthesizeMe(Method):
         tie_break: Literal["zero_shot", "most_demos", "seeded"] = "zero_shot"
         bootstrap_tokens: int = Field(192, ge=8)
         persona_tokens: int = Field(160, ge=8)
-        demo_chars: int = Field(500, ge=50)
+        demo_chars: int = Field(500, ge=50, description="clip: each text of the bootstrap prompts (responses and "
+                                "context), traces and demonstrations; the paper clips nothing")
         seed: int = 0
 
     def _bootstrap(self, user: UserData) -> tuple[list[dict], dict]:

