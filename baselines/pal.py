@@ -20,16 +20,22 @@ Differs, and why:
 - frozen embeddings (MiniLM by default; `model.embedder=hidden_last` for a chat model's hidden states;
   the authors' PAL-A can also keep the LLM fixed, `main_pal_a_fix_llm.py`);
 - squared distance with the Bradley-Terry log-loss, r_u = -||f(x) - a_u||^2 (the authors' PAL-A uses the
-  distance itself with a hinge loss, `PrefLearner_dist` and `config/loss_config/a-*.yaml`), and f is
-  linear by default (`f_layers=2`: a 2-layer ReLU MLP, the authors' `mlp2` projector); chosen on *val*
-  (README "Reward models");
+  distance itself with a hinge loss, `PrefLearner_dist` and `config/loss_config/a-*.yaml`), and f linear
+  (`f_layers=2`: a 2-layer ReLU MLP like the authors' `mlp2` projector);
 - `fit` runs L-BFGS to convergence (the authors train the new users' W for a number of epochs with AdamW),
   starting at the population's logits (the mean of the training users'; the authors start at random) and,
   with `mixture_prior` > 0, adds a Gaussian prior centred there: the user's objective is the *sum* of their
   pairs' log-losses plus mixture_prior / 2 · ||logits - population||^2, so a user with a few pairs stays
   near the population's mixture and one with many moves away as their pairs say (the authors have no
-  prior); `mixture_prior` = 0 is none. Its value was chosen on val over 3 training seeds (README);
+  prior); `mixture_prior` = 0, the default, is none;
 - full-batch Adam in `setup` (every pair every step): the benchmarks' training sets are small.
+
+Settings checked on the demo's *val* pairs, every model fit on train pairs only, over training seeds 0, 1, 2
+(`python scripts/val_accuracy.py pal ++method.params.<name>=<value> --seeds 0 1 2`; val macro difference from
+`reward_model`, mean ± sd over the seeds). Defaults: +9.81 ± 1.54. Linear f over the 2-layer MLP (+4.40 ±
+0.76); no prior over mixture_prior 1 (+7.56 ± 2.10) and 10 (+4.59 ± 1.00) (0 is also the authors'); 600 steps
+stays (300: +9.93 ± 1.64, 1,200: +9.92 ± 2.52, within the spread). Not tuned: K = 8 prototypes, a 32-dim
+space, the learning rates.
 """
 
 from __future__ import annotations

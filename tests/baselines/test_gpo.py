@@ -54,8 +54,7 @@ def test_a_fitted_model_reloads_to_identical_scores(tmp_path):
 
 @pytest.mark.slow
 def test_real_minilm_run_resumes_without_retraining(tmp_path, monkeypatch):
-    check_real_run_resumes_without_retraining("gpo", tmp_path, monkeypatch, "method=gpo_small",
-                                              "++method.params.steps=30")
+    check_real_run_resumes_without_retraining("gpo_small", tmp_path, monkeypatch, "++method.params.steps=30")
 
 
 def test_runs_are_labelled_with_the_llm_whose_hidden_states_they_read():
