@@ -82,8 +82,10 @@ def pct(x: float) -> str:
 def spread(values: list[float], signed: bool = False) -> str:
     v = 100 * np.asarray(values)
     fmt = "{:+.2f}" if signed else "{:.2f}"
-    sd = f" ± {v.std(ddof=1):.2f}" if len(v) > 1 else " (one run: no spread)"
-    return f"{fmt.format(v.mean())}{sd} (min {fmt.format(v.min())}, max {fmt.format(v.max())}, {len(v)} seeds)"
+    if len(v) == 1:
+        return f"{fmt.format(v[0])} (one run: no spread)"
+    return (f"{fmt.format(v.mean())} ± {v.std(ddof=1):.2f} (sd; min {fmt.format(v.min())}, max {fmt.format(v.max())}, "
+            f"{len(v)} seeds)")
 
 
 def report(runs: list[Run], reference: list[Run], users: str) -> list[str]:
@@ -115,7 +117,8 @@ def report(runs: list[Run], reference: list[Run], users: str) -> list[str]:
             macro, ci = macro_with_ci(table)
             macros.append(macro)
             tables.append(table)
-            text = f"  seed {seed_of(run)}: macro {pct(macro)} [{pct(ci[0])}, {pct(ci[1])}] over {len(table)} users"
+            name = "deterministic (no training seed)" if seed_of(run) is None else f"seed {seed_of(run)}"
+            text = f"  {name}: macro {pct(macro)} [{pct(ci[0])}, {pct(ci[1])}] over {len(table)} users"
             if reference:
                 ref = ref_by_seed.get(seed_of(run)) if len(reference) > 1 else reference[0]
                 if ref is None:

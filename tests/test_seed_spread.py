@@ -52,8 +52,8 @@ def test_per_seed_numbers_their_spread_and_the_differences_match_compare(runs):
     macros = [r.summary.macro_accuracy for r in pal]
     diffs = [float(compare([reference, r])["difference"].iloc[1]) for r in pal]
     assert f"seed 0: macro {100 * macros[0]:.2f}" in text and f"seed 1: macro {100 * macros[1]:.2f}" in text
-    assert f"macro over seeds: {100 * np.mean(macros):.2f} ± {100 * np.std(macros, ddof=1):.2f}" in text
-    assert f"difference over seeds: {100 * np.mean(diffs):+.2f} ± {100 * np.std(diffs, ddof=1):.2f}" in text
+    assert f"macro over seeds: {100 * np.mean(macros):.2f} ± {100 * np.std(macros, ddof=1):.2f} (sd;" in text
+    assert f"difference over seeds: {100 * np.mean(diffs):+.2f} ± {100 * np.std(diffs, ddof=1):.2f} (sd;" in text
     ci = reference.summary.macro_ci  # the same user bootstrap as summary.json
     assert f"[{100 * ci[0]:.2f}, {100 * ci[1]:.2f}]" in "\n".join(script.report([reference], [], "all"))
 

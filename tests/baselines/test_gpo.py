@@ -74,17 +74,30 @@ def test_runs_are_labelled_with_the_llm_whose_hidden_states_they_read():
 
 @pytest.mark.slow
 def test_a_run_on_smollm2_hidden_states_is_labelled_smollm2(tmp_path):
-    """`prbench method=gpo_small model.embedder=hidden_last backend=transformers` on two demo users: trained on
-    SmolLM2's hidden states of conversation + response (its width, 576), the row carries `smollm2`."""
+    """`prbench method=gpo_small model.embedder=hidden_last backend=transformers` on two demo users (their first
+    6 pairs, to stay small on CPU): trained on SmolLM2's hidden states of conversation + response (its width,
+    576), the row carries `smollm2`."""
     import json
 
     from benchmark.runner.run import run
-    from tests.conftest import make_config
+    from tests.conftest import ROOT, make_config
 
+    demo, data = ROOT / "benchmark" / "data" / "demo", tmp_path / "data"
+    data.mkdir()
+    users = [json.loads(line) for line in (demo / "users.jsonl").read_text().splitlines()][:2]
+    keep = {u["user_id"] for u in users}
+    pairs, count = [], {}
+    for row in map(json.loads, (demo / "pairs.jsonl").read_text().splitlines()):
+        if row["user_id"] in keep and count.setdefault(row["user_id"], 0) < 6:
+            count[row["user_id"]] += 1
+            pairs.append(row)
+    (data / "users.jsonl").write_text("".join(json.dumps(u) + "\n" for u in users))
+    (data / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
     cfg = make_config("logger=none", "method=gpo_small", "model.embedder=hidden_last", "backend=transformers",
-                      "split.max_users=2", "++method.params.steps=5", f"results_dir={tmp_path}",
+                      f"data.path={data}", "++method.params.steps=5", f"results_dir={tmp_path}",
                       f"cache.path={tmp_path}/cache.sqlite")
     result = run(cfg, tmp_path / "run")
     assert result.summary["model"] == "smollm2" and result.summary["failures"] == 0
+    assert result.summary["n_users"] == 2
     shared = json.loads((tmp_path / "run" / "fit" / "_shared.json").read_text())["state"]
     assert shared["dim"] == 576 and shared["embedder"] == "hidden_last"
