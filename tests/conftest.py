@@ -55,6 +55,20 @@ def pair_row(i: int, user: str = "u1", split: str | None = None, **changes) -> d
     return row
 
 
+# `make test` runs two pytest-xdist workers (--dist loadgroup). A session fixture is built once per worker, so
+# the tests sharing one that costs minutes form one group; any other test stays with its module, whose module
+# fixtures are then built once too.
+SHARED_FIXTURES = ("trained_rm", "browser_results", "view_results")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        shared = [name for name in SHARED_FIXTURES if name in item.fixturenames]
+        item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::")[0]))
+
+
 @pytest.fixture
 def quick(tmp_path):
     """Config overrides for a fast offline run in a temporary results folder."""

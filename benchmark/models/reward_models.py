@@ -91,7 +91,7 @@ class TransformersReward(RewardModel):
         self.batch_size, self.max_tokens, self.device = batch_size, max_tokens, model.device
 
     @classmethod
-    def load(cls, name: str, dtype: str = "bfloat16", batch_size: int = 8, max_tokens: int = 2048,
+    def load(cls, name: str, dtype: str = "float32", batch_size: int = 8, max_tokens: int = 2048,
              device: str = "cpu", revision: str | None = None) -> "TransformersReward":
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
