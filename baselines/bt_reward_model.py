@@ -8,6 +8,8 @@ every judgment is scored by the adapter reloaded from there. Reloading is checke
 reproduce the rewards the trained model gave a probe of training conversations.
 Pairs longer than `backend.max_prompt_tokens` are left out of training (counted in the state) and are
 counted failures at test time. Needs `backend=transformers` (CPU or GPU).
+`unseen_fraction` keeps a seeded set of users out of training (baselines/unseen.py); this model does not
+adapt to a user, so it scores them as it scores everyone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from benchmark.config import Section
+from baselines.unseen import HeldOutUsers, split_training_users
 from benchmark.errors import ConfigError, RunError
 from benchmark.methods import Method, State, UserData, register_method
 from benchmark.models.packaged import resolve_model
@@ -32,7 +34,7 @@ PROBE = 16  # training conversations whose rewards the reloaded adapter must rep
 
 @register_method("bt_reward_model")
 class BradleyTerryRewardModel(Method):
-    class Params(Section):
+    class Params(HeldOutUsers):
         context: UserContext = UserContext()
         lora: LoraRecipe = LoraRecipe()
         merged: bool = False
@@ -57,6 +59,7 @@ class BradleyTerryRewardModel(Method):
 
         backend, ctx = self._backend(), self.params.context
         tokenizer = AutoTokenizer.from_pretrained(resolve_model(self.models.model.name))
+        users, unseen = split_training_users(users, self.params)
         rows, too_long = [], 0
         for user in users:
             about = about_user(ctx, user)
@@ -75,7 +78,8 @@ class BradleyTerryRewardModel(Method):
         probe = [ids for row in rows[:PROBE // 2] for ids in row.values()]
         trained = TransformersReward(self.model_label, model, tokenizer, backend.batch_size, backend.max_prompt_tokens)
         return {"adapter": "adapter", "train_pairs": len(rows), "dropped_too_long": too_long, **metrics,
-                "probe_rewards": trained.score_ids(probe), "probe_ids": probe}
+                "probe_rewards": trained.score_ids(probe), "probe_ids": probe,
+                **({"unseen_users": unseen} if unseen else {})}
 
     def restore(self, shared: State) -> None:
         super().restore(shared)

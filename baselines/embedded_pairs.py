@@ -1,6 +1,18 @@
 """What the learned personalized reward models (VPL, PAL, GPO) share: frozen embeddings of
-(conversation, response), seeded episode sampling, weights bound to the run that trained them, and the
-judgments a per-user reward gives.
+(conversation, response), seeded episode sampling, weights bound to the run that trained them, the
+judgments a per-user reward gives, and the label their runs carry.
+
+The representation of one response in its conversation (`embed_responses`):
+- `model.embedder=hidden_last` / `hidden_mean` (the papers' input): the chat model's final hidden state of
+  the conversation + response, chat-formatted by the model's own template, read as ONE sequence (last token,
+  or mean over tokens), as VPL (WEIRDLabUW/vpl_llm `hidden_context/data_utils/data_processing.py`,
+  `generate_embeddings_with_llm`: the last hidden layer at the last token of prompt + response), GPO
+  (jamqd/Group-Preference-Optimization `baselines/get_emb/get_embeds.py`: the mean of the last hidden layer
+  of question + option) and PAL (RamyaLab/pluralistic-alignment `src/pal_rm_a/itemLearner.py`: the LLM's
+  last hidden state of prompt + response) do. Vectors are unit-normalised (the papers' are raw).
+- MiniLM (`model.embedder=minilm`, the CPU default): a sentence encoder cut at 256 tokens cannot read a
+  conversation and a long answer as one text, so a row is [embedding of the conversation, mean embedding of
+  the response's paragraphs].
 
 Not a method (registers nothing): `baselines/vpl.py`, `pal.py` and `gpo.py` build on it.
 """
@@ -22,6 +34,7 @@ from scipy.special import expit
 from benchmark.errors import RunError
 from benchmark.methods import UserData
 from benchmark.models import Models
+from benchmark.models.embeddings import HIDDEN_POOLING
 from benchmark.records import Cost, JudgeItem, Judgment, Message, PreferencePair
 
 
@@ -30,13 +43,25 @@ def conversation_text(context: Sequence[Message]) -> str:
 
 
 def embed_responses(models: Models, contexts: Sequence[Sequence[Message]], responses: Sequence[str]) -> np.ndarray:
-    """One row per response: [embedding of the conversation, embedding of the response] (float32).
-
-    The response is the mean of its paragraphs' embeddings (as in the embedding RM), so style cues carry
-    a paragraph's weight and long answers are not cut at the encoder's token limit."""
+    """One row per response (float32). A chat model's hidden states (`encode_conversations`): the
+    conversation + response as one chat-formatted sequence. MiniLM: [embedding of the conversation, mean
+    embedding of the response's paragraphs] (style cues carry a paragraph's weight, long answers are not cut
+    at the encoder's token limit)."""
     embedder = models.embedder()
+    if hasattr(embedder, "encode_conversations"):
+        chats = [(*c, Message("assistant", r)) for c, r in zip(contexts, responses)]
+        return embedder.encode_conversations(chats).astype(np.float32)
     prompt = embedder.encode([conversation_text(c) for c in contexts])
     return np.hstack([prompt, embedder.encode_paragraphs(list(responses))]).astype(np.float32)
+
+
+def embedding_label(models: Models) -> str:
+    """What a run of an embedding-based method is labelled with: the chat model's label when its hidden
+    states are the representation (so the run meets the published rows of that LLM), else the sentence
+    encoder's name (`minilm`)."""
+    if models.model.embedder in HIDDEN_POOLING:
+        return "mock" if models.backend.kind == "mock" else models.model.name
+    return models.model.embedder
 
 
 def embed_pairs(models: Models, pairs: Sequence[PreferencePair]) -> tuple[np.ndarray, np.ndarray]:
@@ -173,4 +198,4 @@ def judgments(margins: np.ndarray, start: float) -> list[Judgment]:
 
 def curve_point(step: int, loss: float, accuracy: float) -> dict[str, float]:
     """One point of a training curve, kept in the shared state (evidence when a method does not learn)."""
-    return {"step": step, "loss": round(loss, 4), "target_accuracy": round(accuracy, 4)}
+    return {"step": step, "loss": round(float(loss), 4), "target_accuracy": round(float(accuracy), 4)}

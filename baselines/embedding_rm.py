@@ -9,6 +9,12 @@ responses, so in a linear model on differences it would cancel; it is not embedd
 - `user_features`: one global model on [d, d ⊙ u], where u is the user's embedding: the
   (chosen − rejected) direction of their own train+val pairs, scaled to norm sqrt(dim), leaving out the pair
   being learned from (so a training pair never sees its own label in u). A user's direction is w + v ⊙ u.
+
+With `model.embedder=hidden_last` / `hidden_mean` a response is the chat model's hidden state of the
+conversation + response read as one sequence (baselines/embedded_pairs.py, as the learned personalized RMs
+read it), and runs are labelled with the chat model's name. `unseen_fraction` keeps a seeded set of users
+out of the global fit (baselines/unseen.py): `personal` and `user_features` then adapt to them from their
+own pairs only.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 from sklearn.linear_model import LogisticRegression
 
-from benchmark.config import Section
+from baselines.unseen import HeldOutUsers, split_training_users
 from benchmark.methods import Method, State, UserData, register_method
 from benchmark.records import Cost, JudgeItem, Judgment, PreferencePair
 
@@ -36,22 +42,28 @@ def _direction(v: np.ndarray) -> np.ndarray:
 
 @register_method("reward_model")
 class EmbeddingRewardModel(Method):
-    class Params(Section):
+    class Params(HeldOutUsers):
         variant: Literal["global", "personal", "user_features"] = "global"
         C: float = Field(1.0, gt=0, description="inverse L2 strength of the global logistic regression")
         prior: float = Field(0.03, gt=0, description="pull of the personal model towards the global one")
 
     @property
     def model_label(self) -> str:
-        return self.models.model.embedder
+        from baselines.embedded_pairs import embedding_label
 
-    def _features(self, first: Sequence[str], second: Sequence[str]) -> np.ndarray:
+        return embedding_label(self.models)
+
+    def _features(self, first: Sequence[str], second: Sequence[str], contexts: Sequence = ()) -> np.ndarray:
         embedder = self.models.embedder()
+        if hasattr(embedder, "encode_conversations"):  # a chat model's hidden states of conversation + response
+            from baselines.embedded_pairs import embed_responses
+
+            return embed_responses(self.models, contexts, first) - embed_responses(self.models, contexts, second)
         return embedder.encode_paragraphs(first) - embedder.encode_paragraphs(second)
 
     def _pair_features(self, pairs: Sequence[PreferencePair]) -> np.ndarray:
         """chosen − rejected, one row per pair."""
-        return self._features([p.chosen for p in pairs], [p.rejected for p in pairs])
+        return self._features([p.chosen for p in pairs], [p.rejected for p in pairs], [p.context for p in pairs])
 
     def _fit_global(self, x: np.ndarray) -> np.ndarray:
         """Logistic regression without intercept on differences, shown in both orders."""
@@ -60,9 +72,11 @@ class EmbeddingRewardModel(Method):
         return model.coef_[0]
 
     def setup(self, users: Sequence[UserData]) -> State:
+        users, unseen = split_training_users(users, self.params)
+        held_out = {"unseen_users": unseen} if unseen else {}
         pairs = [p for user in users for p in user.known]
         if self.params.variant != "user_features":
-            return {"w": self._fit_global(self._pair_features(pairs)).tolist(), "n_pairs": len(pairs)}
+            return {"w": self._fit_global(self._pair_features(pairs)).tolist(), "n_pairs": len(pairs), **held_out}
         rows = []
         for user in users:
             d = self._pair_features(user.known)
@@ -70,7 +84,7 @@ class EmbeddingRewardModel(Method):
                 continue
             rows.append(np.hstack([d, d * _direction(d.sum(axis=0) - d)]))  # leave-one-out user embedding
         wv = self._fit_global(np.vstack(rows))
-        return {"w": wv[: wv.size // 2].tolist(), "v": wv[wv.size // 2:].tolist(), "n_pairs": len(pairs)}
+        return {"w": wv[: wv.size // 2].tolist(), "v": wv[wv.size // 2:].tolist(), "n_pairs": len(pairs), **held_out}
 
     def fit(self, user: UserData) -> State:
         if self.params.variant == "global":
@@ -96,7 +110,7 @@ class EmbeddingRewardModel(Method):
         w = np.asarray(state.get("w", self.shared["w"]))
         if "u" in state:  # user_features: the user's own direction
             w = w + np.asarray(self.shared["v"]) * np.asarray(state["u"])
-        margin = self._features([i.first for i in items], [i.second for i in items]) @ w
+        margin = self._features([i.first for i in items], [i.second for i in items], [i.context for i in items]) @ w
         cost = Cost(seconds=(time.perf_counter() - start) / max(len(items), 1))
         return [Judgment("first" if m > 0 else "second" if m < 0 else "tie", float(expit(m)), cost=cost,
                          margin=float(m)) for m in margin]

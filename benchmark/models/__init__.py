@@ -71,9 +71,10 @@ def _embedder(name: str, cache_cfg: CacheConfig) -> Embedder:
         return _load_embedder(name, cache_cfg)
 
 
-def _hidden_embedder(model: ModelConfig, device: str, cache_cfg: CacheConfig) -> HiddenStateEmbedder:
+def _hidden_embedder(model: ModelConfig, device: str, cache_cfg: CacheConfig,
+                     max_chat_tokens: int = 2048) -> HiddenStateEmbedder:
     with _LOADING:
-        return _load_hidden_embedder(model, device, cache_cfg)
+        return _load_hidden_embedder(model, device, cache_cfg, max_chat_tokens)
 
 
 def unload_models(backend_kind: str | None = None) -> None:
@@ -93,10 +94,11 @@ def _load_embedder(name: str, cache_cfg: CacheConfig) -> Embedder:
 
 
 @cache
-def _load_hidden_embedder(model: ModelConfig, device: str, cache_cfg: CacheConfig) -> HiddenStateEmbedder:
+def _load_hidden_embedder(model: ModelConfig, device: str, cache_cfg: CacheConfig,
+                          max_chat_tokens: int = 2048) -> HiddenStateEmbedder:
     """The chat model's own hidden states (e.g. model=llama31_8b model.embedder=hidden_last on a GPU)."""
     return HiddenStateEmbedder(model.name, HIDDEN_POOLING[model.embedder], device=device, revision=model.revision,
-                               cache=_embedding_store(cache_cfg))
+                               cache=_embedding_store(cache_cfg), max_chat_tokens=max_chat_tokens)
 
 
 class Models:
@@ -122,9 +124,11 @@ class Models:
 
     def embedder(self) -> Embedder:
         """`model.embedder`: a sentence-transformers model (minilm), or hidden_mean / hidden_last: the
-        chat model's last hidden layer, mean- or last-token-pooled. Vectors are cached like answers."""
+        chat model's last hidden layer, mean- or last-token-pooled (whole conversations up to the backend's
+        `max_prompt_tokens`). Vectors are cached like answers."""
         if self.model.embedder in HIDDEN_POOLING:
-            return _hidden_embedder(self.model, getattr(self.backend, "device", "cpu"), self.cache)
+            return _hidden_embedder(self.model, getattr(self.backend, "device", "cpu"), self.cache,
+                                    getattr(self.backend, "max_prompt_tokens", 2048))
         return _embedder(self.model.embedder, self.cache)
 
     def usage(self) -> dict[str, float]:

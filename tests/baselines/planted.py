@@ -32,7 +32,8 @@ class PlantedEmbedder:
 
 
 def planted_models():
-    return SimpleNamespace(embedder=lambda: PlantedEmbedder(), model=SimpleNamespace(embedder="planted"))
+    return SimpleNamespace(embedder=lambda: PlantedEmbedder(), model=SimpleNamespace(embedder="planted", name="planted"),
+                           backend=SimpleNamespace(kind="planted"))
 
 
 def planted_users(n_users: int = 24, n_pairs: int = 16, seed: int = 0) -> tuple[list[UserData], dict]:
@@ -85,11 +86,25 @@ def build(kind: str, workdir, **params):
     return method
 
 
-def check_learns_planted_taste(kind: str, tmp_path, **params) -> float:
-    users, held_out = planted_users()
+def check_learns_planted_taste(kind: str, tmp_path, n_users: int = 24, **params) -> float:
+    users, held_out = planted_users(n_users=n_users)
     method = build(kind, tmp_path, **params)
     method.restore(method.setup(users))
     return held_out_accuracy(method, users, held_out)
+
+
+def check_learns_unseen_users_taste(kind: str, tmp_path, n_users: int = 24, **params) -> float:
+    """Half the users are kept out of training (`unseen_fraction=0.5`): the accuracy on *their* held-out
+    pairs, each adapted from their own train pairs alone. Also checks that training never saw them."""
+    users, held_out = planted_users(n_users=n_users)
+    method = build(kind, tmp_path, unseen_fraction=0.5, **params)
+    shared = method.setup(users)
+    unseen = set(shared["unseen_users"])
+    assert len(unseen) == n_users // 2 and shared["n_users"] == n_users - len(unseen)
+    method.restore(shared)
+    strangers = [u for u in users if u.user_id in unseen]
+    assert all(method.fit(u)["seen_in_training"] is False for u in strangers[:1])
+    return held_out_accuracy(method, strangers, held_out)
 
 
 def check_reload_is_identical(kind: str, tmp_path, **params) -> None:
