@@ -41,7 +41,7 @@ def test_a_full_disk_stops_the_run_keeps_what_was_written_and_resumes(tmp_path, 
     failed = prbench(tmp_path, *MOCK, "run_name=plain", preexec_fn=file_size_limit(max_bytes))
     assert failed.returncode == 1, failed.stderr[-3000:]
     line = last_line(failed.stderr)
-    assert line.startswith(f"prbench: error: cannot write the run folder {run_dir}: File too large")
+    assert line.startswith(f"prbench: error: cannot write the run folder {run_dir}: File too large"), line
     assert f"{run_dir / full})" in line and "resume=true" in line
     assert temporary_files(tmp_path) == []
     assert not (run_dir / "summary.json").exists()
