@@ -61,6 +61,7 @@ def pair_row(i: int, user: str = "u1", split: str | None = None, **changes) -> d
 SHARED_FIXTURES = ("trained_rm", "browser_results", "view_results")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("xdist_group"):
