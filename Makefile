@@ -6,14 +6,14 @@ setup:            ## install prbench, its stack and the offline models
 demo: setup       ## the default sweep on the bundled demo benchmark, then the leaderboard
 	prbench -m resume=true  # a second `make demo` reuses the finished runs
 
-# Two pytest-xdist workers: a 2-core machine runs the suite in about half the time (tests/conftest.py groups the
+# Two pytest-xdist workers: a 2-core machine runs the suite in less time (tests/conftest.py groups the
 # tests that share a costly fixture onto one worker). WORKERS=0 runs it in this process.
 WORKERS ?= 2
 test: setup       ## the whole test suite, slow real-model tests included (what CI runs)
-	python -m pytest -n $(WORKERS) --dist loadgroup
+	python -m pytest -n $(WORKERS)
 
 test-fast:        ## skip the tests that run real models
-	python -m pytest -n $(WORKERS) --dist loadgroup -m "not slow"
+	python -m pytest -n $(WORKERS) -m "not slow"
 
 # The newest versions pyproject.toml allows, without the lock, in a throwaway virtualenv: finds a breaking
 # upstream release before a lock update brings it to users. Run it before `make lock`.
@@ -21,7 +21,7 @@ LATEST_VENV ?= /tmp/prbench-latest
 test-latest:      ## the fast tests on the newest allowed versions (no lock), in a throwaway virtualenv
 	rm -rf $(LATEST_VENV) && python3.11 -m venv $(LATEST_VENV)
 	. $(LATEST_VENV)/bin/activate && PRBENCH_UNLOCKED=1 bash scripts/setup.sh && python -m pip list --format=freeze \
-		| grep -v '^prbench' > $(LATEST_VENV)/versions.txt && python -m pytest -n $(WORKERS) --dist loadgroup -m "not slow"
+		| grep -v '^prbench' > $(LATEST_VENV)/versions.txt && python -m pytest -n $(WORKERS) -m "not slow"
 
 # Re-resolve requirements/lock.txt on purpose (README: "Locked versions"): commit it on its own, with the tests
 # run on it. uv resolves the whole stack in seconds, for Linux x86_64 and Python 3.11 whatever machine runs it.

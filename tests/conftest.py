@@ -55,19 +55,28 @@ def pair_row(i: int, user: str = "u1", split: str | None = None, **changes) -> d
     return row
 
 
-# `make test` runs two pytest-xdist workers (--dist loadgroup). A session fixture is built once per worker, so
-# the tests sharing one that costs minutes form one group; any other test stays with its module, whose module
-# fixtures are then built once too.
-SHARED_FIXTURES = ("trained_rm", "browser_results", "view_results")
+# `make test` runs two pytest-xdist workers, each taking whole scopes: a test module, or the modules sharing a
+# session fixture that costs minutes (a session fixture is built once per worker). Done here because xdist's
+# `--dist loadgroup` marks are lost under pytest 9.2 (xdist renames items through an attribute pytest no
+# longer reads).
+SHARED_SCOPES = {"tests/baselines/test_bt_reward_model.py": "trained_rm", "tests/models/test_reward_backends.py":
+                 "trained_rm", "tests/view/": "view"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        shared = [name for name in SHARED_FIXTURES if name in item.fixturenames]
-        item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::")[0]))
+def shared_scope(nodeid: str) -> str:
+    module = nodeid.split("::")[0]
+    return next((scope for prefix, scope in SHARED_SCOPES.items() if module.startswith(prefix)), module)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_scope(nodeid)
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture
