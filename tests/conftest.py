@@ -76,6 +76,7 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid: str) -> str:
             return shared_scope(nodeid)
 
+    config.option.loadscopereorder = False  # collection order (the trained RM's scope comes first), not scope size
     return SharedFixtureScheduling(config, log)
 
 
