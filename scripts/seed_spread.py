@@ -15,6 +15,10 @@ seeds of one method); the reference is one run (a deterministic method) or one r
 - the seed-averaged method: each user's accuracy averaged over the seeds, its macro accuracy with the
   user-resampled CI, and its paired difference from the (seed-averaged) reference with the sign-flip CI.
 
+`--markdown` prints one table row per method instead: the per-seed mean ± sd (min to max) of the macro
+accuracy and of the difference, and the seed-averaged method's macro with its CI and difference with its CI
+(the README's learned-RM table).
+
 `--users unseen` scores only the users the runs kept out of training (`unseen_users` in
 `fit/_shared.json`, baselines/unseen.py), `--users seen` only the others; every run given must have held
 out the same users (the reference too). `--users all` (default) scores everyone.
@@ -88,7 +92,8 @@ def spread(values: list[float], signed: bool = False) -> str:
             f"{len(v)} seeds)")
 
 
-def report(runs: list[Run], reference: list[Run], users: str) -> list[str]:
+def report(runs: list[Run], reference: list[Run], users: str, rows: list[dict] | None = None) -> list[str]:
+    """The printed lines; `rows` (if given) receives one dict per method for `markdown`."""
     unseen = held_out(runs[0]) if users != "all" else []
     if users != "all":
         if not unseen:
@@ -142,6 +147,29 @@ def report(runs: list[Run], reference: list[Run], users: str) -> list[str]:
             text += (f"; difference {100 * d['difference']:+.2f} [{100 * d['ci'][0]:+.2f}, {100 * d['ci'][1]:+.2f}] "
                      f"(sign-flip over users), p {d['p_value']:.4f}")
         lines.append(text)
+        if rows is not None:
+            rows.append({"label": label, "users": len(mean_table), "seeds": len(members), "macros": macros,
+                         "diffs": diffs, "macro": macro, "ci": ci, "difference": d if ref_tables else None})
+    return lines
+
+
+def markdown(rows: list[dict], reference: str) -> list[str]:
+    def mean_sd(values: list[float], fmt: str) -> str:
+        v = 100 * np.asarray(values)
+        if len(v) == 1:
+            return fmt.format(v[0]) + " (1 run)"
+        return f"{fmt.format(v.mean())} ± {v.std(ddof=1):.2f} ({fmt.format(v.min())} to {fmt.format(v.max())})"
+
+    lines = [f"| method | users | seeds | macro, mean ± sd over seeds (min to max) | seed-averaged macro [95% CI] "
+             f"| vs {reference}, mean ± sd over seeds | seed-averaged difference [95% CI], p |", "|---" * 7 + "|"]
+    for row in rows:
+        d = row["difference"]
+        cells = [row["label"], str(row["users"]), str(row["seeds"]), mean_sd(row["macros"], "{:.2f}"),
+                 f"{pct(row['macro'])} [{pct(row['ci'][0])}, {pct(row['ci'][1])}]",
+                 mean_sd(row["diffs"], "{:+.2f}") if row["diffs"] else "",
+                 f"{100 * d['difference']:+.2f} [{100 * d['ci'][0]:+.2f}, {100 * d['ci'][1]:+.2f}], "
+                 f"p {d['p_value']:.4f}" if d else ""]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -151,12 +179,15 @@ def main() -> None:
     parser.add_argument("--reference", nargs="*", type=Path, default=[],
                         help="the reference run (deterministic), or one run per seed")
     parser.add_argument("--users", choices=["all", "unseen", "seen"], default="all")
+    parser.add_argument("--markdown", action="store_true", help="one table row per method")
     args = parser.parse_args()
+    rows: list[dict] = []
     try:
-        lines = report([read_run(r) for r in args.runs], [read_run(r) for r in args.reference], args.users)
+        reference = [read_run(r) for r in args.reference]
+        lines = report([read_run(r) for r in args.runs], reference, args.users, rows)
     except PrbenchError as error:
         raise SystemExit(f"seed_spread: error: {error}") from None
-    print("\n".join(lines))
+    print("\n".join(markdown(rows, reference[0].label if reference else "reference") if args.markdown else lines))
 
 
 if __name__ == "__main__":

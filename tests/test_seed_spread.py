@@ -70,3 +70,19 @@ def test_unseen_users_only_and_a_reference_that_held_out_none_is_refused(runs):
         script.report(pal, [read_run(runs["rm"])], "unseen")
     with pytest.raises(PrbenchError, match="held out no users"):
         script.report([read_run(runs["pal0"])], [], "unseen")
+
+
+def test_the_markdown_row_holds_the_reports_numbers(runs):
+    from benchmark.runs import read_run
+
+    script = load_script()
+    pal = [read_run(runs["pal0"]), read_run(runs["pal1"])]
+    rows = []
+    text = "\n".join(script.report(pal, [read_run(runs["rm"])], "all", rows))
+    header, rule, row = script.markdown(rows, "reward_model")
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == len(header.strip("|").split("|")) == 7 and cells[1:3] == ["8", "2"]
+    macro_spread = re.search(r"macro over seeds: (\S+) ± (\S+) \(sd; min (\S+), max (\S+),", text).groups()
+    assert cells[3] == f"{macro_spread[0]} ± {macro_spread[1]} ({macro_spread[2]} to {macro_spread[3]})"
+    averaged = re.search(r"seed-averaged: macro (\S+ \[\S+ \S+\]); difference (\S+ \[\S+ \S+\]) .*p (\S+)", text)
+    assert cells[4] == averaged.group(1) and cells[6] == f"{averaged.group(2)}, p {averaged.group(3)}"
