@@ -83,7 +83,7 @@ def test_memory_shows_k_training_choices_only(quick, selection):
 def test_variants_run_with_smollm2(quick, method, mode):
     """Every persona variant and SynthesizeMe ablation that the demo supports; persona variants in both judge
     modes. The ablations judge in logprob mode only (CI time): their fit is SynthesizeMe's, which
-    tests/baselines/test_synthesizeme.py runs in both modes, and the reasoning judge is the one above."""
+    tests/baselines/test_synthesizeme.py runs with the reasoning judge (and resumes)."""
     args = [f"method={method}", f"method.params.mode={mode}", "method.params.max_reasoning_tokens=32",
             "split.max_users=1", "split.seed=3", f"run_name={method}-{mode}"]  # a user of 14 pairs: CI time
     if method.startswith("synthesizeme"):

@@ -72,11 +72,11 @@ def test_ablations(quick, fit_synthesizeme):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["logprob", "reasoning"])
-def test_with_smollm2_both_modes_and_resume(quick, mode):
-    args = ["method=synthesizeme", "split.max_users=1", "split.seed=3", f"method.params.mode={mode}",
+def test_with_smollm2_and_resume(quick):
+    """The reasoning judge; the logprob judge runs SmolLM2 in the SynthesizeMe ablations (test_persona.py)."""
+    args = ["method=synthesizeme", "split.max_users=1", "split.seed=3", "method.params.mode=reasoning",
             "method.params.bootstrap_tokens=48", "method.params.persona_tokens=48", "method.params.candidates=2",
-            "method.params.max_reasoning_tokens=48", f"run_name=smol-{mode}"]
+            "method.params.max_reasoning_tokens=48", "run_name=smol-reasoning"]
     cfg = quick(*args)
     folder = Path(cfg.results_dir) / "runs" / cfg.run_name
     first = run(cfg, folder)
