@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -112,8 +113,15 @@ def prbench(results_dir: Path, *args: str, timeout: float = 120, **popen) -> sub
                           **popen)
 
 
+def default_sigint() -> None:
+    """preexec_fn: SIGINT at its default, as from a terminal. A pytest-xdist worker ignores SIGINT and its
+    children inherit that; prbench rightly leaves an ignored SIGINT alone (a shell's background job)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(results_dir: Path, *args: str, **popen) -> subprocess.Popen:
     """`prbench` in the background (to be signalled)."""
+    popen.setdefault("preexec_fn", default_sigint)
     return subprocess.Popen(command(results_dir, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=ENV, **popen)
 

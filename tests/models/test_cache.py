@@ -102,8 +102,11 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from benchmark.models.layer import RequestCache
-cache, name, start, stop = RequestCache(Path(sys.argv[1])), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-time.sleep(max(0.0, start - time.time()))
+cache, name, folder = RequestCache(Path(sys.argv[1])), sys.argv[2], Path(sys.argv[1]).parent
+(folder / f"ready-{name}").touch()  # imported: wait for the other one (imports may take long on a busy machine)
+while len(list(folder.glob("ready-*"))) < 2:
+    time.sleep(0.01)
+stop = time.time() + 2
 i = 0
 while time.time() < stop:  # both processes write (one transaction each) during the same seconds
     cache.put({f"{name}-{i}": {"v": i}, f"shared-{i}": {"v": i}})
@@ -116,11 +119,9 @@ print(i)
 def test_two_processes_write_one_cache_file(tmp_path):
     import subprocess
     import sys
-    import time
 
     path = tmp_path / "shared.sqlite"
-    start = time.time() + 8  # both have imported by then
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(start), str(start + 2)],
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in "ab"]
     written = {}
     for name, proc in zip("ab", procs):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 CLEAR = 0.2  # a verdict this clear must not flip between backends (float32 in both)
 HF = ["backend=transformers"]
-VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024",
+VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024", "backend.cpu_kvcache_gib=1",
         "backend.dtype=float32"]  # the CPU transformers backend's dtype: the two backends compare like for like
 
 

@@ -15,13 +15,14 @@ from tests.conftest import require
 pytestmark = pytest.mark.slow
 require("vllm")
 
-VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024",
+VLLM = ["backend=vllm", "backend.enforce_eager=true", "backend.max_prompt_tokens=1024", "backend.cpu_kvcache_gib=1",
         "backend.dtype=float32"]  # the CPU transformers backend's dtype: the two backends compare like for like
 
 
 @pytest.fixture(scope="module")
 def vllm_chat():
-    return Models({"kind": "vllm", "enforce_eager": True, "max_prompt_tokens": 1024, "dtype": "float32"},
+    return Models({"kind": "vllm", "enforce_eager": True, "max_prompt_tokens": 1024, "dtype": "float32",
+                   "cpu_kvcache_gib": 1},  # 1 GiB of KV cache, not 4: two test workers share the machine's memory
                   {"name": "smollm2"},
                   {"mode": "off"}).chat()
 
