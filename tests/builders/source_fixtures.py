@@ -2,6 +2,7 @@
 count by hand. The expected counts live in the tests, written from these rows."""
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 from benchmark.builders.personalllm import REWARD_MODELS
@@ -21,6 +22,11 @@ ANNOTATORS = {  # annotator -> (age, gender, education, political, ethnicity, co
     "ann_3": ("46-54", "female", "(At most) Complete Secondary", "Prefer not to say", "White", "United States"),
     "ann_4": ("55+", "male", "Some or complete graduate degree", "Very right-leaning", "Indo-Aryan", "India"),
 }
+
+
+def per_user(pairs) -> dict[str, int]:
+    """How many pairs each user has."""
+    return dict(Counter(p.user_id for p in pairs))
 
 
 def turn(prompt, preferred, a="", b="", c="", d="", feedback=""):

@@ -9,19 +9,12 @@ from benchmark.builders.community_alignment import (CommunityAlignmentOptions, c
 from benchmark.config import DataConfig
 from benchmark.data import load_benchmark
 from benchmark.errors import DataError
-from tests.builders.source_fixtures import CA_COLUMNS, ca_row, ca_rows, four, turn, write_csv
+from tests.builders.source_fixtures import CA_COLUMNS, ca_row, ca_rows, four, per_user, turn, write_csv
 from tests.conftest import make_config
 
 
 def build(rows=None, **opts):
     return community_alignment_pairs(ca_rows() if rows is None else rows, CommunityAlignmentOptions(**opts), "ca.csv")
-
-
-def per_user(pairs):
-    out = {}
-    for p in pairs:
-        out[p.user_id] = out.get(p.user_id, 0) + 1
-    return out
 
 
 def test_defaults_by_hand():

@@ -8,19 +8,12 @@ from benchmark.builders.tldr import TldrOptions, read_rows, tldr_pairs
 from benchmark.config import DataConfig
 from benchmark.data import load_benchmark
 from benchmark.errors import DataError
-from tests.builders.source_fixtures import tldr_rows
+from tests.builders.source_fixtures import per_user, tldr_rows
 from tests.conftest import make_config
 
 
 def build(rows=None, **opts):
     return tldr_pairs(tldr_rows() if rows is None else rows, TldrOptions(**opts), "comparisons.jsonl")
-
-
-def per_user(pairs):
-    out = {}
-    for p in pairs:
-        out[p.user_id] = out.get(p.user_id, 0) + 1
-    return out
 
 
 def test_defaults_by_hand():
