@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-fast test-latest lock leaderboard regress regress-record
+.PHONY: setup demo test test-fast test-latest lint lock leaderboard regress regress-record
 
 setup:            ## install prbench, its stack and the offline models
 	bash scripts/setup.sh
@@ -11,6 +11,9 @@ demo: setup       ## the default sweep on the bundled demo benchmark, then the l
 WORKERS ?= 2
 test: setup       ## the whole test suite, slow real-model tests included (what CI runs)
 	python -m pytest -n $(WORKERS)
+
+lint:             ## ruff, configured in pyproject.toml (CI runs it)
+	python -m ruff check .
 
 test-fast:        ## skip the tests that run real models
 	python -m pytest -n $(WORKERS) -m "not slow"

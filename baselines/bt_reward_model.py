@@ -20,19 +20,18 @@ from pydantic import Field
 
 from baselines.unseen import HeldOutUsers, split_training_users
 from benchmark.errors import ConfigError, RunError
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.models.packaged import resolve_model
 from benchmark.models.reward_models import TransformersReward
 from benchmark.models.tokens import encode_conversation
-from benchmark.models.reward_training import LoraRecipe, train_bt_reward
 from benchmark.records import JudgeItem, Judgment
-from benchmark.verdicts import conversations, judge_by_rewards
-from benchmark.user_context import UserContext, about_user
+from benchmark.toolkit.reward_training import LoraRecipe, train_bt_reward
+from benchmark.toolkit.user_context import UserContext, about_user
+from benchmark.toolkit.verdicts import conversations, judge_by_rewards
 
 PROBE = 16  # training conversations whose rewards the reloaded adapter must reproduce
 
 
-@register_method("bt_reward_model")
 class BradleyTerryRewardModel(Method):
     class Params(HeldOutUsers):
         context: UserContext = UserContext()

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmark.config import Section
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.records import JudgeItem, Judgment
-from benchmark.verdicts import judge_by_rewards
-from benchmark.user_context import UserContext, about_user
+from benchmark.toolkit.user_context import UserContext, about_user
+from benchmark.toolkit.verdicts import judge_by_rewards
 
 
-@register_method("classifier_rm")
 class ClassifierRewardModel(Method):
     class Params(Section):
         context: UserContext = UserContext()

@@ -145,7 +145,7 @@ def sample_episodes(users: Sequence[UserPairs], rng: np.random.Generator, batch_
 @contextmanager
 def one_thread():
     """Train and score on one CPU thread: results do not depend on the core count, and on a loaded
-    2-core machine one thread ran these small models 20x faster than two (measured: 0.04 vs 0.95 s/step)."""
+    machine with few cores one thread runs these small models much faster than several."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

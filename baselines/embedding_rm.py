@@ -30,7 +30,7 @@ from scipy.special import expit, log_expit
 from sklearn.linear_model import LogisticRegression
 
 from baselines.unseen import HeldOutUsers, split_training_users
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.records import Cost, JudgeItem, Judgment, PreferencePair
 
 
@@ -40,7 +40,6 @@ def _direction(v: np.ndarray) -> np.ndarray:
     return v / np.where(norm > 0, norm, 1.0) * np.sqrt(v.shape[-1])
 
 
-@register_method("reward_model")
 class EmbeddingRewardModel(Method):
     class Params(HeldOutUsers):
         variant: Literal["global", "personal", "user_features"] = "global"

@@ -52,11 +52,23 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from baselines.embedded_pairs import (Episodes, bt_loss, curve_point, embed_items, embed_pairs, embedding_label,
-                                      judgments, load_module, one_thread, sample_episodes, save_module, seed_torch,
-                                      user_pairs)
+from baselines.embedded_pairs import (
+    Episodes,
+    bt_loss,
+    curve_point,
+    embed_items,
+    embed_pairs,
+    embedding_label,
+    judgments,
+    load_module,
+    one_thread,
+    sample_episodes,
+    save_module,
+    seed_torch,
+    user_pairs,
+)
 from baselines.unseen import HeldOutUsers, split_training_users
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.records import JudgeItem, Judgment
 
 
@@ -105,7 +117,6 @@ class GPONet(nn.Module):
         return self.head(out[:, n_ctx:]).squeeze(-1)
 
 
-@register_method("gpo")
 class GroupPreferenceOptimization(Method):
     class Params(HeldOutUsers):
         width: int = Field(128, ge=4, description="d_model (the paper: 128)")
@@ -120,7 +131,8 @@ class GroupPreferenceOptimization(Method):
         max_target: int = Field(16, ge=1)
         lr: float = Field(3e-4, gt=0)
         tokens: Literal["points", "pairs"] = Field("points", description="points: each response of a context "
-                                                   "pair is a point (x, y), as the paper's options; pairs: one token per pair")
+                                                   "pair is a point (x, y), as the paper's options; "
+                                                   "pairs: one token per pair")
         seed: int = 0
 
     @property

@@ -3,11 +3,10 @@
 from collections.abc import Sequence
 
 from benchmark.config import Section
-from benchmark.methods import Method, State, register_method
+from benchmark.methods import Method, State
 from benchmark.records import JudgeItem, Judgment
 
 
-@register_method("longer")
 class PreferLonger(Method):
     model_label = "none"
 

@@ -47,10 +47,21 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from baselines.embedded_pairs import (bt_loss, curve_point, embed_items, embed_pairs, embedding_label, judgments,
-                                      load_module, one_thread, save_module, seed_torch, user_pairs)
+from baselines.embedded_pairs import (
+    bt_loss,
+    curve_point,
+    embed_items,
+    embed_pairs,
+    embedding_label,
+    judgments,
+    load_module,
+    one_thread,
+    save_module,
+    seed_torch,
+    user_pairs,
+)
 from baselines.unseen import HeldOutUsers, split_training_users
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.records import JudgeItem, Judgment
 
 
@@ -90,7 +101,6 @@ def fit_mixture(net: PALNet, chosen: torch.Tensor, rejected: torch.Tensor, start
     return logits.detach()
 
 
-@register_method("pal")
 class PluralisticAlignment(Method):
     class Params(HeldOutUsers):
         prototypes: int = Field(8, ge=1, description="K shared preference prototypes")

@@ -17,13 +17,12 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from benchmark.judging import JudgeParams, run_judge
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.records import JudgeItem, Judgment
-from benchmark.user_context import UserContext, about_user, memory_pool, recent, render_memory
+from benchmark.toolkit.judging import JudgeParams, run_judge
+from benchmark.toolkit.user_context import UserContext, about_user, memory_pool, recent, render_memory
 
 
-@register_method("persona")
 class PersonaJudge(Method):
     class Params(JudgeParams):
         variant: Literal["demographics", "stated", "memory", "oracle"]

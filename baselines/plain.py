@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from benchmark.judging import JudgeParams, run_judge
-from benchmark.methods import Method, State, register_method
+from benchmark.methods import Method, State
 from benchmark.records import JudgeItem, Judgment
+from benchmark.toolkit.judging import JudgeParams, run_judge
 
 
-@register_method("plain")
 class PlainJudge(Method):
     Params = JudgeParams
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from benchmark.models.dspy_lm import PrbenchLM  # noqa: I001  (first: it sets LiteLLM's offline switches)
+# isort: off
+from benchmark.models.dspy_lm import PrbenchLM  # first: it sets LiteLLM's offline switches
+# isort: on
 
 from pydantic import Field
 from synthesizeme.utils.dspy_methods import LLMAsAJudgeProgram
@@ -23,7 +25,7 @@ from synthesizeme.utils.dspy_methods import LLMAsAJudgeProgram
 from baselines.reference.data import user_role
 from baselines.reference.programs import judge_items
 from benchmark.config import Section
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.records import JudgeItem, Judgment
 
 
@@ -38,7 +40,6 @@ class ReferenceLMParams(Section):
     quiet: bool = Field(True, description="silence the reference's prints, progress bars and logs (users interleave)")
 
 
-@register_method("plain_reference")
 class PlainReference(Method):
     Params = ReferenceLMParams
 

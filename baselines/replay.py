@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from benchmark.config import Section
 from benchmark.data.stored_judges import text_digest
 from benchmark.errors import ConfigError
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.records import JudgeItem, Judgment
 
 
-@register_method("replay")
 class ReplayStoredJudge(Method):
     item_meta = ("stored_picks",)
 

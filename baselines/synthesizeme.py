@@ -23,10 +23,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from benchmark.judging import JudgeParams, clip, judge_by_reasoning, judge_chat, run_judge
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.models.base import GenerationParams
 from benchmark.records import JudgeItem, Judgment, Message
+from benchmark.toolkit.judging import JudgeParams, clip, judge_by_reasoning, judge_chat, run_judge
+from benchmark.toolkit.user_context import check_fit_split
 
 PERSONA_PROMPT = ("Below are a user's past choices between two chatbot responses, each with reasoning about "
                   "why they chose as they did.\n\n{traces}\n\nWrite a short persona of this user in 3 to 5 "
@@ -42,7 +43,7 @@ def _trace_text(trace: dict, max_chars: int) -> str:
 
 def persona_prompt(persona: str | None, demos: Sequence[dict], max_chars: int) -> str | None:
     """The per-user prompt: the persona and the demos with their reasoning (saved as the fit's "about_user",
-    which benchmark/user_context.py reads back for context.source=synthesizeme)."""
+    which benchmark/toolkit/user_context.py reads back for context.source=synthesizeme)."""
     parts = [persona] if persona else []
     if demos:
         parts.append("Examples of this user's past choices, with reasoning:\n\n" +
@@ -50,7 +51,6 @@ def persona_prompt(persona: str | None, demos: Sequence[dict], max_chars: int) -
     return "\n\n".join(parts) or None
 
 
-@register_method("synthesizeme")
 class SynthesizeMe(Method):
     class Params(JudgeParams):
         use_persona: bool = True
@@ -136,6 +136,12 @@ class SynthesizeMe(Method):
         demos, selection = self._select(user, persona, verified)
         return {"persona": persona, "persona_status": persona_status, "demos": demos, "selection": selection,
                 **counts, "about_user": persona_prompt(persona, demos, self.params.demo_chars)}
+
+    @classmethod
+    def fitted_about_user(cls, state: State, user: UserData) -> str | None:
+        """The prompt judged with (persona and demonstrations), for reward models that read it."""
+        check_fit_split(state, user)
+        return state.get("about_user")
 
     def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
         return run_judge(self.models.chat(), items, [state["about_user"]] * len(items), self.params)

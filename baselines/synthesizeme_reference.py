@@ -35,7 +35,9 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal
 
-from benchmark.models.dspy_lm import prbench_context  # noqa: I001  (first: it sets LiteLLM's offline switches)
+# isort: off
+from benchmark.models.dspy_lm import prbench_context  # first: it sets LiteLLM's offline switches
+# isort: on
 
 import ujson
 from dspy.teleprompt import BootstrapFewShotWithRandomSearch
@@ -47,11 +49,11 @@ from synthesizeme.utils.utils import exact_match
 from baselines.plain_reference import PlainReference, ReferenceLMParams
 from baselines.reference.data import reference_rows, train_examples, user_role, val_examples
 from baselines.reference.programs import dump, failed, judge_items, persona_program
-from benchmark.methods import State, UserData, register_method
+from benchmark.methods import State, UserData
 from benchmark.records import JudgeItem, Judgment
+from benchmark.toolkit.user_context import check_fit_split
 
 
-@register_method("synthesizeme_reference")
 class SynthesizeMeReference(PlainReference):
     class Params(ReferenceLMParams):
         use_persona: bool = True
@@ -168,6 +170,12 @@ class SynthesizeMeReference(PlainReference):
             LLMAsAJudgeProgram()
         program.load_state(state["program"])
         return program
+
+    @classmethod
+    def fitted_about_user(cls, state: State, user: UserData) -> str | None:
+        """The synthesized persona, for reward models that read it."""
+        check_fit_split(state, user)
+        return state.get("about_user")
 
     def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
         if state["status"] != "fitted":

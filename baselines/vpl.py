@@ -56,11 +56,23 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from baselines.embedded_pairs import (Episodes, bt_loss, curve_point, embed_items, embed_pairs, embedding_label,
-                                      judgments, load_module, one_thread, sample_episodes, save_module, seed_torch,
-                                      user_pairs)
+from baselines.embedded_pairs import (
+    Episodes,
+    bt_loss,
+    curve_point,
+    embed_items,
+    embed_pairs,
+    embedding_label,
+    judgments,
+    load_module,
+    one_thread,
+    sample_episodes,
+    save_module,
+    seed_torch,
+    user_pairs,
+)
 from baselines.unseen import HeldOutUsers, split_training_users
-from benchmark.methods import Method, State, UserData, register_method
+from benchmark.methods import Method, State, UserData
 from benchmark.records import JudgeItem, Judgment
 
 
@@ -126,7 +138,6 @@ def cosine_with_warmup(optimizer: torch.optim.Optimizer, steps: int, warmup: flo
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-@register_method("vpl")
 class VariationalPreferenceLearning(Method):
     class Params(HeldOutUsers):
         decoder: Literal["mlp", "ideal_point"] = Field("mlp", description="mlp: the paper's MLP on [x, z]")

@@ -9,7 +9,8 @@ from benchmark.methods import Method, State, UserData, register_method
 from benchmark.records import Benchmark, Cost, JudgeItem, Judgment, Message, PreferencePair, UserProfile
 
 __all__ = [
-    "Benchmark", "EvalResult", "evaluate", "ConfigError", "Cost", "DataError", "JudgeItem", "Judgment", "Message", "Method",
+    "Benchmark", "EvalResult", "evaluate", "ConfigError", "Cost", "DataError", "JudgeItem", "Judgment", "Message",
+    "Method",
     "PreferencePair", "PrbenchError", "RunError", "State", "UserData", "UserProfile", "register_method",
 ]
 

@@ -36,7 +36,7 @@ class EvalResult:
     config: dict
 
     @classmethod
-    def from_run(cls, run: Run) -> "EvalResult":
+    def from_run(cls, run: Run) -> EvalResult:
         return cls(run.folder, run.summary, run.per_user, items_frame(run.items.values()), run.config)
 
 

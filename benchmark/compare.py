@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.cli import cli_errors
 from benchmark.environment import environment_difference
 from benchmark.errors import PrbenchError
-from benchmark.report import ci_text, cli_errors, pct, to_markdown
+from benchmark.report import ci_text, pct, to_markdown
 from benchmark.runs import Run, read_run
 from benchmark.stats import holm, paired_user_difference
 
@@ -32,7 +33,8 @@ def check_same_items(runs: list[Run]) -> list[str]:
     reference, notes = runs[0], []
     for run in runs[1:]:
         if run.items.keys() != reference.items.keys():
-            only_ref, only_run = len(reference.items.keys() - run.items.keys()), len(run.items.keys() - reference.items.keys())
+            only_ref = len(reference.items.keys() - run.items.keys())
+            only_run = len(run.items.keys() - reference.items.keys())
             raise PrbenchError(
                 f"runs judged different items: {reference.folder} has {only_ref} items that {run.folder} lacks, "
                 f"and {only_run} the other way; compare runs on the same data, split and users")
@@ -138,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     for run in runs[1:]:  # numbers made with other libraries may differ for that reason alone
         names = (str(runs[0].folder), str(run.folder))
-        if note := environment_difference(runs[0].provenance.get("environment"), run.provenance.get("environment"), names):
+        if note := environment_difference(runs[0].provenance.get("environment"), run.provenance.get("environment"),
+                                          names):
             notes.append(note)
     for note in notes:
         print(f"prbench-compare: note: {note}", file=sys.stderr)

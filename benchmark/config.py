@@ -29,6 +29,14 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def config_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, old value, new value) for each leaf that differs between two nested configs, sorted by key."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [change for k in sorted(set(old) | set(new), key=str)
+                for change in config_changes(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else str(k))]
+    return [] if old == new else [(prefix, old, new)]
+
+
 def parse_section(model: Any, node: Any, key: str) -> Any:
     """Validate one config section (a model, or a union of them); a wrong type or unknown key raises
     ConfigError naming `key.field`."""
@@ -72,7 +80,7 @@ class SplitConfig(Section):
     drop_users_without_test: bool = False
 
     @model_validator(mode="after")
-    def _fractions(self) -> "SplitConfig":
+    def _fractions(self) -> SplitConfig:
         if self.val < 1 and self.test < 1 and self.val + self.test >= 1:
             raise ValueError("val + test fractions must leave room for train (sum < 1)")
         return self
@@ -93,7 +101,7 @@ class ShardConfig(Section):
     index: int = Field(0, ge=0)
 
     @model_validator(mode="after")
-    def _index_in_range(self) -> "ShardConfig":
+    def _index_in_range(self) -> ShardConfig:
         if self.index >= self.count:
             raise ValueError(f"shard.index must be below shard.count ({self.index} >= {self.count})")
         return self

@@ -54,6 +54,12 @@ class RequestsFailed(PrbenchError):
     exit_code = 1
 
 
+class CheckFailed(PrbenchError):
+    """A check the user asked for failed (prbench-regress's gate): exit code 1."""
+
+    exit_code = 1
+
+
 class DiskFull(PrbenchError):
     """The run folder's disk is full, or a file reached the size limit (ENOSPC / EFBIG / EDQUOT)."""
 

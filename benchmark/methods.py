@@ -1,9 +1,9 @@
 """The method interface and its registry.
 
-Methods are found through the `prbench.methods` entry-point group (name = method kind, value =
-`module:MethodClass`): prbench's own, in `baselines/`, are declared in its pyproject.toml, and any installed
-package can declare more. The core never imports `baselines`; a method's module is imported when a run
-asks for its kind.
+Methods are found through the `prbench.methods` entry-point group (benchmark/plugins.py: name = method
+kind, value = `module:MethodClass`): prbench's own, in `baselines/`, are declared in its pyproject.toml, and
+any installed package can declare more. The core never imports `baselines`; a method's module is imported
+when a run asks for its kind.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar
 
+from benchmark import plugins
 from benchmark.config import Section, parse_section
 from benchmark.errors import ConfigError
 from benchmark.models import Models
@@ -78,39 +78,27 @@ class Method(ABC):
     def judge(self, items: Sequence[JudgeItem], state: State) -> list[Judgment]:
         """One Judgment per item, in the same order."""
 
+    @classmethod
+    def fitted_about_user(cls, state: State, user: UserData) -> str | None:
+        """The text a fit of this method learned about `user`, from its saved fit state, for another method to
+        show a model (`context.source=synthesizeme`: a reward model reading SynthesizeMe's persona prompt).
+        Refuses a state fit on other pairs than `user`'s; a method that learns no such text refuses always."""
+        raise ConfigError(f"method {cls.__name__} learns no text about a user that another method could read")
 
-METHODS: dict[str, type[Method]] = {}  # kinds loaded so far in this process
-ENTRY_POINT_GROUP = "prbench.methods"
+
+ENTRY_POINT_GROUP = plugins.GROUPS["method"]
 
 
 def register_method(kind: str) -> Callable[[type[Method]], type[Method]]:
-    def register(cls: type[Method]) -> type[Method]:
-        METHODS[kind] = cls
-        return cls
-    return register
+    """Class decorator for a method defined in this process (a notebook, a test); a package declares a
+    `prbench.methods` entry point instead."""
+    return lambda cls: plugins.register("method", kind, cls)
 
 
 def method_class(kind: str) -> type[Method]:
-    """The method registered as `kind`, loading its entry point on first use."""
-    if kind not in METHODS:
-        for point in entry_points(group=ENTRY_POINT_GROUP, name=kind):
-            try:
-                cls = point.load()
-            except Exception as error:  # a broken plug-in: name it instead of a traceback
-                raise ConfigError(f"config method.kind: entry point {kind!r} = {point.value!r} failed to load: "
-                                  f"{type(error).__name__}: {error}") from error
-            if not (isinstance(cls, type) and issubclass(cls, Method)):
-                raise ConfigError(f"config method.kind: entry point {kind!r} = {point.value!r} is not a "
-                                  f"benchmark.methods.Method subclass")
-            METHODS[kind] = cls
-            break
-    if kind not in METHODS:
-        declared = {point.name for point in entry_points(group=ENTRY_POINT_GROUP)}
-        hint = "" if declared else "; none is installed: reinstall prbench (`pip install -e .`) to register its own"
-        known = ", ".join(sorted({*METHODS, *declared}))
-        raise ConfigError(f"config method.kind: unknown method {kind!r} (known: {known}; a method from another "
-                          f"package needs an installed `{ENTRY_POINT_GROUP}` entry point{hint})")
-    return METHODS[kind]
+    """The method installed (or registered) as `kind`."""
+    return plugins.load("method", kind, "method.kind", lambda cls: isinstance(cls, type) and issubclass(cls, Method),
+                        "a benchmark.methods.Method subclass")
 
 
 class MethodConfig(Section):

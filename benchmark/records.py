@@ -34,7 +34,7 @@ class PreferencePair:
     source: str = ""
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    def with_split(self, split: Split) -> "PreferencePair":
+    def with_split(self, split: Split) -> PreferencePair:
         return PreferencePair(self.pair_id, self.user_id, self.context, self.chosen,
                               self.rejected, split, self.source, self.meta)
 
@@ -86,7 +86,7 @@ class JudgeItem:
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # label-free meta only
 
     @staticmethod
-    def from_pair(pair: PreferencePair, order: Order, extra_keys: tuple[str, ...] = ()) -> "JudgeItem":
+    def from_pair(pair: PreferencePair, order: Order, extra_keys: tuple[str, ...] = ()) -> JudgeItem:
         """`AB` shows the chosen response first, `BA` second."""
         first, second = (pair.chosen, pair.rejected) if order == "AB" else (pair.rejected, pair.chosen)
         extras = {k: pair.meta[k] for k in extra_keys if k in pair.meta}
@@ -100,9 +100,18 @@ class Cost:
     completion_tokens: int = 0
     seconds: float = 0.0
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         return Cost(self.calls + other.calls, self.prompt_tokens + other.prompt_tokens,
                     self.completion_tokens + other.completion_tokens, self.seconds + other.seconds)
+
+
+def sum_usage(*usages: dict[str, float]) -> dict[str, float]:
+    """Model-usage counters (calls, tokens, cache hits, ...) added key by key; a key one lacks counts 0."""
+    total: dict[str, float] = {}
+    for usage in usages:
+        for key, value in usage.items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 @dataclass

@@ -29,16 +29,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import stats as scipy_stats
 
-from benchmark.config import DataConfig, parse_section
+from benchmark.cli import cli_errors
+from benchmark.config import DataConfig, config_changes, parse_section
 from benchmark.environment import environment_difference
-from benchmark.errors import DataError, PrbenchError, utf8
+from benchmark.errors import CheckFailed, DataError, PrbenchError, utf8
 from benchmark.runs import read_run
 from benchmark.store import item_digest
 
@@ -60,7 +60,7 @@ class RerunBaseline:
     near_tie: np.ndarray | None = None
 
     @staticmethod
-    def from_runs(users: list[str], runs: np.ndarray, near_tie: np.ndarray | None = None) -> "RerunBaseline":
+    def from_runs(users: list[str], runs: np.ndarray, near_tie: np.ndarray | None = None) -> RerunBaseline:
         """`runs`: reruns × items booleans (correct); `users[i]` owns item i."""
         runs = np.atleast_2d(np.asarray(runs, dtype=bool))
         return RerunBaseline(macro_weights(users), runs.sum(axis=0), runs.shape[0], near_tie)
@@ -147,7 +147,7 @@ class RunRecord:
     environment: dict | None               # provenance.json's environment (None: an older prbench made it)
 
     @staticmethod
-    def load(folder: Path) -> "RunRecord":
+    def load(folder: Path) -> RunRecord:
         run = read_run(folder)
         summary, config, records = run.summary, run.config, run.items
         correct = {f"{p}/{o}": (r["user_id"], bool(r["correct"])) for (p, o), r in records.items()}
@@ -201,10 +201,7 @@ def read_json(path: Path) -> dict:
 
 def differences(ours: object, theirs: object, key: str) -> list[str]:
     """Dotted keys whose values differ, e.g. 'method.params.prior: run 0.15, baseline 0.3'."""
-    if isinstance(ours, dict) and isinstance(theirs, dict):
-        return [d for k in sorted(set(ours) | set(theirs), key=str)
-                for d in differences(ours.get(k), theirs.get(k), f"{key}.{k}" if key else str(k))]
-    return [] if ours == theirs else [f"{key}: run {ours!r}, baseline {theirs!r}"]
+    return [f"{k}: run {a!r}, baseline {b!r}" for k, a, b in config_changes(ours, theirs, key)]
 
 
 def record(runs: list[RunRecord]) -> dict:
@@ -276,13 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--floor", type=float, default=FLOOR,
                         help="smallest tolerance (a fraction) where near ties are unknown or reruns vary")
     args = parser.parse_args(argv)
-    try:
-        failed = record_or_gate(args)
-    except (PrbenchError, OSError) as error:
-        print(f"prbench-regress: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    if failed:
-        raise SystemExit(1)
+    with cli_errors("prbench-regress"):
+        if failed := record_or_gate(args):
+            raise CheckFailed(f"{len(failed)} of {len(args.run)} run(s) regressed: {', '.join(failed)}")
 
 
 def record_or_gate(args: argparse.Namespace) -> list[str]:
@@ -318,7 +311,8 @@ def record_or_gate(args: argparse.Namespace) -> list[str]:
         base = 100 * entry["macro_accuracy"]
         print(f"{status:>10}  {run.method}: {base + 100 * v.change:.2f} vs baseline {base:.2f} (change "
               f"{100 * v.change:+.2f}" + (f", {100 * v.near_ties:+.2f} of it on near ties" if v.near_ties else "")
-              + f", tolerance {100 * v.tolerance:.2f}; {v.lost} items lost, {v.gained} gained, binomial p {v.p_discordant:.3g})")
+              + f", tolerance {100 * v.tolerance:.2f}; {v.lost} items lost, {v.gained} gained, "
+              f"binomial p {v.p_discordant:.3g})")
         if note := environment_difference(entry.get("environment"), run.environment, ("the baseline", str(run.folder))):
             print(f"{'note':>10}  {note}")
         if v.regressed:

@@ -9,15 +9,12 @@ plots, failures, cost).
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from benchmark.errors import PrbenchError
+from benchmark.cli import cli_errors
 from benchmark.runs import SHARDS, SUMMARY, list_runs, read_per_user, read_summary, unfinished_runs
 from benchmark.shipped import REFERENCE_DIR
 
@@ -257,13 +254,3 @@ def main(argv: list[str] | None = None) -> None:
         board, report = write_all(args.runs, args.out)
         note = unfinished_note(args.runs)
     print(format_leaderboard(board.drop(columns=["run"])) + (f"\n{note}\n" if note else "") + f"\nreport: {report}")
-
-
-@contextmanager
-def cli_errors(program: str) -> Iterator[None]:
-    """A PrbenchError becomes one line on stderr and exit code 2."""
-    try:
-        yield
-    except PrbenchError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None

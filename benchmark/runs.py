@@ -9,8 +9,9 @@
           method/           files a method saves (e.g. a trained adapter)
           shards/<i>-of-<N>/ the shards of a sharded run (runner/shards.py)
 
-The writers (runner/folder.py, runner/finish.py, runner/merge.py) use these names; every reader (reports,
-compare, regress, user_context, merge) reads through `read_run`, `read_summary`, `list_runs` and `read_state`;
+Files are written through `write_text` / `write_json` (atomic) and `write_summary` (items through
+benchmark.store: `ItemStore`, `item_lines`); every reader (reports, compare, regress, user_context, merge)
+reads through `read_run`, `read_summary`, `list_runs` and `read_state`, and never changes a folder;
 `unfinished_runs` finds folders with results but no summary, `inside` keeps paths built from config values (the
 run folder from run_name) inside their root.
 This module imports nothing of the runner, so readers need not import it either.
@@ -22,6 +23,8 @@ import hashlib
 import io
 import json
 import os
+import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,10 @@ USAGE = "usage.json"
 FIT_DIR = "fit"
 METHOD_DIR = "method"
 SHARDS = "shards"
+SHARD_DIR = re.compile(r"(\d+)-of-(\d+)")  # shards/<i>-of-<N>/
+PART = "part.json"  # in a shard's folder: what the shard computed, written when it is done
+SETUP_STATE = "setup.json"  # in shards/: the method's global setup state, shared by every shard
+MERGED = "merged.json"  # in shards/: what the merge was made from
 SHARED = "_shared.json"  # the global setup's state; user files never start with "_"
 MAX_NAME = 150  # bytes of a user file's stem; longer ids are shortened and hashed
 
@@ -105,6 +112,39 @@ class Run:
         return f"{self.summary.method} ({self.summary.model})"
 
 
+def shard_name(index: int, count: int) -> str:
+    return f"{index}-of-{count}"
+
+
+def write_text(path: Path, text: str) -> None:
+    """Atomic: a reader (or a resumed run) never sees half a file. A failed write (a full disk) leaves no
+    temporary file behind."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from error  # named by the file it was to be
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value: Any) -> None:
+    write_text(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_summary(folder: Path, summary: dict[str, Any]) -> None:
+    """summary.json, checked first as `read_summary` will read it back (a summary it could not read is a bug)."""
+    text = json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
+    try:
+        RunSummary.model_validate(json.loads(text))
+    except ValidationError as error:
+        raise RuntimeError(f"a summary that RunSummary cannot read: {error}") from error
+    write_text(Path(folder) / SUMMARY, text)
+
+
 def read_summary(path: Path) -> RunSummary:
     """One run's summary.json; a damaged one is a DataError naming the file (and the missing or bad field)."""
     try:
@@ -137,7 +177,8 @@ def read_config(folder: Path) -> dict[str, Any]:
 
 
 def read_items(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    return ItemStore(Path(folder) / ITEMS).records
+    """A run's items by (pair_id, order); a half-written last line is skipped and left as it is."""
+    return ItemStore(Path(folder) / ITEMS, repair=False).records
 
 
 def read_provenance(folder: Path) -> dict[str, Any]:

@@ -45,17 +45,24 @@ def item_record(pair: PreferencePair, order: Order, judgment: Judgment) -> dict[
     }
 
 
+def item_lines(records: Iterable[dict[str, Any]]) -> str:
+    """Item records as items.jsonl lines (UTF-8 text kept as is; one JSON object per line)."""
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
 class ItemStore:
     """The run's `items.jsonl`: appended from every user in flight, each append durable (fsynced) on return.
 
     Appends are group-committed: a thread that finds a write in progress queues its lines, and the next
     writer writes and fsyncs everything queued at once. One fsync per append, taken in turn, was the
-    bottleneck of a PRISM-sized run (measured: ~7 ms each on this machine's disk, 1,081 of them in
-    series for 6,104 judgments, while 256 users waited on them with no request pending).
+    bottleneck of a PRISM-sized run: hundreds of fsyncs in series while 256 users waited on them with no
+    request pending (scripts/bench_scale.py, results/bench/scale.json).
     """
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, *, repair: bool = True):
+        """`repair=False` reads only: a torn last line is skipped, never cut off (a reader must not change a
+        folder that its run, holding the folder's lock, may be writing)."""
+        self.path, self.repair = path, repair
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()  # the queue and the records
         self._write = threading.Lock()  # one writer at a time
@@ -69,7 +76,7 @@ class ItemStore:
     def _load(self) -> None:
         data = self.path.read_bytes()
         good = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
-        if good < len(data):
+        if good < len(data) and self.repair:
             with self.path.open("r+b") as f:
                 f.truncate(good)
         rows: dict[tuple[str, str], int] = {}
@@ -106,7 +113,7 @@ class ItemStore:
         """Add records as whole lines (a kill tears at most the last line, which `_load` drops); returns once
         they are on disk."""
         records = list(records)
-        data = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records).encode("utf-8")
+        data = item_lines(records).encode("utf-8")
         keys = [(record["pair_id"], record["order"]) for record in records]
         with self._lock:
             twice = [k for k in keys if k in self or k in self._queued] or [k for k in keys if keys.count(k) > 1]
@@ -118,8 +125,9 @@ class ItemStore:
             ticket = self._tickets
         with self._write:
             if self._broken is not None:  # this append may have been in the failed write: never claim it landed
-                raise OSError(getattr(self._broken, "errno", None), f"an earlier write failed ({self._broken})",
-                              str(self.path))
+                if isinstance(self._broken, OSError):  # the same error, whichever thread reports it first
+                    raise OSError(self._broken.errno, self._broken.strerror or str(self._broken), str(self.path))
+                raise OSError(None, f"an earlier write failed ({self._broken!r})", str(self.path))
             if self._written >= ticket:  # an earlier writer took this append along
                 return
             with self._lock:
@@ -142,6 +150,6 @@ class ItemStore:
                 data = data[os.write(fd, data):]
             os.fsync(fd)
         except OSError as error:  # e.g. a full disk: named by the file
-            raise OSError(error.errno, error.strerror, str(self.path)) from error
+            raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error
         finally:
             os.close(fd)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
-import multiprocessing
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,7 +69,8 @@ REPLY = json.dumps({
     "id": "x", "object": "chat.completion", "created": 0, "model": "m",
     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "A"},
                  "logprobs": {"content": [{"token": "A", "logprob": -0.1, "bytes": None, "top_logprobs": [
-                     {"token": "A", "logprob": -0.1, "bytes": None}, {"token": "B", "logprob": -2.4, "bytes": None}]}]}}],
+                     {"token": "A", "logprob": -0.1, "bytes": None},
+                     {"token": "B", "logprob": -2.4, "bytes": None}]}]}}],
     "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}}).encode()
 
 

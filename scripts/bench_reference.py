@@ -4,7 +4,11 @@ server; written to results/bench/reference.json.
 - reference: the package's own driver, as its README runs it: one user at a time, `SynthesizeMe(model_id,
   model_url).fit(train, val)` (its `setup()` LM: LiteLLM to the server, dspy's in-memory and disk caches on,
   the disk cache empty at the start), then the fitted program on the user's test pairs in both orders
-  through `dspy.Evaluate` with its `num_workers` (8) threads;
+  through `dspy.Evaluate` with its `num_workers` (8) threads. Its wall time is the sum of the per-user times.
+  `--drivers N` runs N copies side by side over interleaved shares of the users, each with its own stand-in
+  and caches, so that 60 users at 1 s per generation take ~40 minutes instead of ~5 hours: the sum of the
+  per-user times is still what one driver takes (its users are independent and run one after another; the
+  drivers use well under the machine's 2 cores, recorded as process CPU time and load average);
 - prbench: `method=synthesizeme_reference` (the same code through prbench's model layer: request cache,
   a fresh one at the start; many users in flight; backend.max_concurrency=256).
 Both use the persona program `llama70b` (the reference's default), each user's train pairs once and val and
@@ -17,7 +21,8 @@ flight (while any is held, and over the whole wall), the CPU time of the process
 share stolen by the hypervisor meanwhile and the load average (the machine is shared).
 Targets: prbench at least 20x faster, requests per user within 10% of the reference's.
 
-    python scripts/bench_reference.py [--users 60] [--generate-s 1.0] [--repeats 1] [--out results/bench/reference.json]
+    python scripts/bench_reference.py [--users 60] [--generate-s 1.0] [--drivers 1] [--repeats 1]
+                                      [--out results/bench/reference.json]
     python scripts/bench_reference.py --repeats 3 --reference-from results/bench/reference.json   # prbench again
 """
 
@@ -103,22 +108,20 @@ def reference_driver(users_file: Path, url: str, out: Path) -> None:
     per_user = []
     server_stats(url)  # reset
     started = time.perf_counter()
-    with steal_meter() as steal:
-        for user in users:
-            before, t0 = requests_so_far(url), time.perf_counter()
-            rm = SynthesizeMe(user_id=user["user_id"], model_id="stand-in", model_url=url,
-                              persona_synthesis_program_path=program_path(PROGRAM))
-            rm.fit(user["train"], both_orders(user["val"]))  # val in both orders, as the paper's split
-            test = list(convert_df_to_dspy(pd.DataFrame(both_orders(user["test"])), user["user_id"]))
-            score = dspy.Evaluate(devset=test, metric=exact_match, num_threads=rm.num_workers,
-                                  display_progress=False)(rm.program)
-            after = requests_so_far(url)
-            per_user.append({"user_id": user["user_id"], "requests": after[0] - before[0],
-                             "prompt_tokens": after[1] - before[1], "seconds": time.perf_counter() - t0,
-                             "test_accuracy": score / 100})
+    for user in users:
+        before, t0 = requests_so_far(url), time.perf_counter()
+        rm = SynthesizeMe(user_id=user["user_id"], model_id="stand-in", model_url=url,
+                          persona_synthesis_program_path=program_path(PROGRAM))
+        rm.fit(user["train"], both_orders(user["val"]))  # val in both orders, as the paper's split
+        test = list(convert_df_to_dspy(pd.DataFrame(both_orders(user["test"])), user["user_id"]))
+        score = dspy.Evaluate(devset=test, metric=exact_match, num_threads=rm.num_workers,
+                              display_progress=False)(rm.program)
+        after = requests_so_far(url)
+        per_user.append({"user_id": user["user_id"], "requests": after[0] - before[0],
+                         "prompt_tokens": after[1] - before[1], "seconds": time.perf_counter() - t0,
+                         "test_accuracy": score / 100})
     wall = time.perf_counter() - started
-    out.write_text(json.dumps({"wall_s": wall, "per_user": per_user, "server": server_stats(url),
-                               "cpu_steal_fraction": steal[0]}))
+    out.write_text(json.dumps({"wall_s": wall, "per_user": per_user, "server": server_stats(url)}))
 
 
 def requests_so_far(url: str) -> tuple[int, int]:
@@ -132,12 +135,41 @@ def child_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_reference(tmp: Path, users_file: Path, url: str) -> dict:
-    out = tmp / "reference.json"
-    cpu = child_cpu_s()
-    subprocess.run([sys.executable, __file__, "--driver", str(users_file), url, str(out)], cwd=ROOT, check=True,
-                   env=env(DSPY_CACHEDIR=str(tmp / "dspy-cache")), stdout=subprocess.DEVNULL)
-    return {**json.loads(out.read_text()), "process_cpu_s": child_cpu_s() - cpu, "load_average_after": os.getloadavg()}
+def run_reference(tmp: Path, users_file: Path, generate_s: float, drivers: int) -> dict:
+    """The reference's driver over every user. With `drivers` > 1, that many copies of it run side by side, each
+    with its own stand-in and its own caches, one user at a time over its share of the users (interleaved). The
+    wall time reported is then the sum of the per-user times: what one driver takes for all of them, since its
+    users run one after another; the side-by-side wall is kept as `sharded_wall_s`."""
+    users = json.loads(users_file.read_text())
+    servers = [start_server(generate_s) for _ in range(drivers)]
+    try:
+        cpu, started = child_cpu_s(), time.perf_counter()
+        with steal_meter() as steal:
+            procs = []
+            for i, (_, url) in enumerate(servers):
+                (tmp / f"users{i}.json").write_text(json.dumps(users[i::drivers]))
+                procs.append(subprocess.Popen(
+                    [sys.executable, __file__, "--driver", str(tmp / f"users{i}.json"), url,
+                     str(tmp / f"reference{i}.json")],
+                    cwd=ROOT, env=env(DSPY_CACHEDIR=str(tmp / f"dspy-cache{i}")), stdout=subprocess.DEVNULL))
+            if any(p.wait() for p in procs):
+                raise RuntimeError("a reference driver failed")
+        sharded_wall, cpu = time.perf_counter() - started, child_cpu_s() - cpu
+    finally:
+        for proc, _ in servers:
+            proc.kill()
+    outs = [json.loads((tmp / f"reference{i}.json").read_text()) for i in range(drivers)]
+    per_user = [u for out in outs for u in out["per_user"]]
+    requests: dict[str, int] = {}
+    for out in outs:
+        for kind, n in out["server"]["requests"].items():
+            requests[kind] = requests.get(kind, 0) + n
+    server = {"requests": requests, "prompt_tokens": sum(out["server"]["prompt_tokens"] for out in outs),
+              "requests_in_flight_mean": statistics.mean(out["server"]["requests_in_flight_mean"] for out in outs),
+              "requests_in_flight_max": max(out["server"]["requests_in_flight_max"] for out in outs)}
+    return {"wall_s": sum(u["seconds"] for u in per_user), "drivers": drivers, "sharded_wall_s": sharded_wall,
+            "per_user": per_user, "server": server, "cpu_steal_fraction": steal[0], "process_cpu_s": cpu,
+            "load_average_after": os.getloadavg()}
 
 
 def run_prbench(tmp: Path, url: str, users: int) -> dict:
@@ -192,7 +224,8 @@ def side(result: dict, generate_s: float) -> dict:
             "measured_at": result["measured_at"],
             "test_accuracy_macro": statistics.mean(u["test_accuracy"] for u in result["per_user"]),
             "per_user": result["per_user"],
-            **{k: result[k] for k in ("model_usage", "failures", "requests_in_flight_mean_client") if k in result}}
+            **{k: result[k] for k in ("model_usage", "failures", "requests_in_flight_mean_client", "drivers",
+                                  "sharded_wall_s") if k in result}}
 
 
 def main() -> None:
@@ -202,7 +235,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "reference.json")
     parser.add_argument("--repeats", type=int, default=1, help="prbench runs; the median run counts (shared machine)")
     parser.add_argument("--reference-from", type=Path, help="take the reference side from an earlier result file "
-                        "(same --users / --generate-s) instead of rerunning it (~1.5 h at 60 users)")
+                        "(same --users / --generate-s) instead of rerunning it (~5 h at 60 users with one driver)")
+    parser.add_argument("--drivers", type=int, default=1, help="copies of the reference's driver side by side, "
+                        "each one user at a time with its own stand-in; its wall is the sum of per-user times")
     parser.add_argument("--driver", nargs=3, help=argparse.SUPPRESS)  # internal: the reference's driver process
     args = parser.parse_args()
     if args.driver:
@@ -229,7 +264,8 @@ def main() -> None:
                 reference = earlier["reference"]
             else:
                 before = os.getloadavg()
-                reference = side({**run_reference(tmp, tmp / "users.json", url), "measured_at": now(),
+                reference = side({**run_reference(tmp, tmp / "users.json", args.generate_s, args.drivers),
+                                  "measured_at": now(),
                                   "load_average_before": before}, args.generate_s)
             print(f"reference: {reference['wall_s']} s, {reference['requests_per_user_mean']:.1f} requests per user",
                   flush=True)
@@ -241,6 +277,7 @@ def main() -> None:
     pairs = {u["user_id"]: u["requests"] for u in reference["per_user"]}
     per_user_gap = [u["requests"] / pairs[u["user_id"]] - 1 for u in prbench["per_user"] if pairs.get(u["user_id"])]
     command = f"python scripts/bench_reference.py --users {args.users} --generate-s {args.generate_s}" + \
+        (f" --drivers {args.drivers}" if args.drivers > 1 else "") + \
         (f" --repeats {args.repeats}" if args.repeats > 1 else "") + \
         (f" --reference-from {args.reference_from}" if args.reference_from else "")
     result = {

@@ -80,7 +80,7 @@ def main() -> None:
     compare = {f"users_{n}": comparison_null(n, 2000, seed=n) for n in (12, 60)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"regression_gate": gate, "comparison_null": compare}, indent=2) + "\n")
-    for name, row in compare.items():
+    for row in compare.values():
         print(f"compare, {row['users']} users: null false positives {100 * row['false_positive_rate']:.2f}%, "
               f"CI agrees with p in {100 * row['ci_agrees_with_p_value']:.1f}% of {row['simulations']}")
     for key, sizes in gate.items():

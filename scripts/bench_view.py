@@ -41,7 +41,8 @@ from tests.conftest import make_config  # noqa: E402
 from tests.view.conftest import CHROMIUM, Browser, start_chromium  # noqa: E402
 
 TARGETS = {"export_seconds": 30.0, "export_megabytes": 100.0, "first_render_seconds": 2.0}
-METHODS = {"longer": ["method=longer"], "shorter": ["method=longer", "method.params.shorter=true", "method.name=shorter"],
+METHODS = {"longer": ["method=longer"],
+           "shorter": ["method=longer", "method.params.shorter=true", "method.name=shorter"],
            "plain": ["method=plain", "backend=mock"], "persona_memory": ["method=persona_memory", "backend=mock"],
            "plain_reasoning": ["method=plain_reasoning", "backend=mock"]}
 
@@ -100,7 +101,8 @@ def synthetic_data(path: Path, n_users: int, seed: int = 0) -> dict:
     counts.sort()
     return {"users": n_users, "pairs": len(lines), "pairs_per_user_min": counts[0],
             "pairs_per_user_median": counts[len(counts) // 2], "pairs_per_user_max": counts[-1],
-            "mean_pair_characters": round(sum(sizes) / len(sizes)), "data_megabytes": round(path.stat().st_size / 1e6, 1)}
+            "mean_pair_characters": round(sum(sizes) / len(sizes)),
+            "data_megabytes": round(path.stat().st_size / 1e6, 1)}
 
 
 def reasoning(chat) -> str:

@@ -17,8 +17,8 @@ import argparse
 import json
 import math
 import random
-from statistics import NormalDist
 from pathlib import Path
+from statistics import NormalDist
 
 SEED = 20250125
 N_USERS, MIN_PAIRS, MAX_PAIRS, MEDIAN_PAIRS, SPREAD = 60, 5, 100, 25, 0.7

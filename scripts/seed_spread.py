@@ -1,7 +1,8 @@
 """Training-seed spread of finished runs: per-seed macro accuracy, its mean ± sd over seeds, and the paired
 difference from a reference with its spread over seeds, beside the user-resampled CIs.
 
-    prbench -m method=vpl method.params.seed=0,1,2 'run_name=${data.name}/${method.name}/seed${method.params.seed}' logger=none
+    prbench -m method=vpl method.params.seed=0,1,2 \\
+        'run_name=${data.name}/${method.name}/seed${method.params.seed}' logger=none
     python scripts/seed_spread.py results/runs/demo/vpl/seed0 results/runs/demo/vpl/seed1 results/runs/demo/vpl/seed2 \\
         --reference results/runs/demo/reward_model
 
@@ -134,7 +135,8 @@ def report(runs: list[Run], reference: list[Run], users: str, rows: list[dict] |
                 d = paired_user_difference(table, ref_table)
                 diffs.append(d["difference"])
                 text += (f"; vs {ref.label}: {100 * d['difference']:+.2f} [{100 * d['ci'][0]:+.2f}, "
-                         f"{100 * d['ci'][1]:+.2f}], p {d['p_value']:.4f}, users won / lost {d['wins']} / {d['losses']}")
+                         f"{100 * d['ci'][1]:+.2f}], p {d['p_value']:.4f}, "
+                         f"users won / lost {d['wins']} / {d['losses']}")
             lines.append(text + f"  ({run.folder})")
         lines.append(f"  macro over seeds: {spread(macros)}")
         if diffs:

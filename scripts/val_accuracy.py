@@ -117,7 +117,8 @@ def main() -> None:
                                                                            for k, v in held.items()])
     diffs = []
     for seed in (args.seeds if seeded else [None]):
-        ours, shared = val_accuracy(args.method, overrides + ([f"++method.params.seed={seed}"] if seed is not None else []))
+        ours, shared = val_accuracy(args.method,
+                                    overrides + ([f"++method.params.seed={seed}"] if seed is not None else []))
         unseen = shared.get("unseen_users") or []
         users = sorted(unseen if unseen and args.users_setting == "auto" else ours)
         if unseen and ref_shared.get("unseen_users") != unseen:
@@ -129,7 +130,8 @@ def main() -> None:
         print(f"{args.method} {' '.join(args.overrides)} seed={seed}: val macro "
               f"{100 * np.mean([ours[u] for u in users]):.2f}, {args.reference} "
               f"{100 * np.mean([reference[u] for u in users]):.2f}, difference {100 * diff.mean():+.2f} "
-              f"[{100 * low:+.2f}, {100 * high:+.2f}] over {len(users)} {'held-out ' if unseen and args.users_setting == 'auto' else ''}users"
+              f"[{100 * low:+.2f}, {100 * high:+.2f}] over {len(users)} "
+              f"{'held-out ' if unseen and args.users_setting == 'auto' else ''}users"
               + (f"; end of training curve {curve[-1]}" if curve[-1] else ""), flush=True)
     note = "" if seeded else " (the method has no training seed: deterministic)"
     print(f"{args.method} {' '.join(args.overrides)}: val difference vs {args.reference} {summarize(diffs)}{note}")

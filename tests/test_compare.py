@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from benchmark.compare import compare, format_table
-from benchmark.runs import read_run
 from benchmark.errors import PrbenchError
 from benchmark.runner.run import run
+from benchmark.runs import read_run
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def runs(quick):
 
 def test_compare_table(runs):
     table = compare([read_run(runs[m]) for m in ("longer", "shorter", "plain")], n_perm=2000)
-    assert table["method"].tolist() == ["longer (none)", "shorter (none)", "plain (mock)"]  # mock runs are labelled mock
+    # mock runs are labelled mock
+    assert table["method"].tolist() == ["longer (none)", "shorter (none)", "plain (mock)"]
     longer, shorter = table.iloc[0], table.iloc[1]
     assert shorter["difference"] == pytest.approx(shorter["macro"] - longer["macro"])
     assert all(table["p_holm"].iloc[1:] >= table["p_value"].iloc[1:])
@@ -70,3 +71,15 @@ def test_compare_cli_says_when_runs_were_made_in_different_environments(runs):
     assert "different environments" in differ.stderr and "pandas" in differ.stderr and "0.0.1" in differ.stderr
     same = cli(runs["longer"], runs["plain"])
     assert same.returncode == 0 and "environment" not in same.stderr
+
+
+def test_compare_leaves_a_half_written_items_file_as_it_is(runs):
+    """A run being resumed may be mid-write: a reader skips the torn last line and never cuts it off."""
+    from benchmark.compare import main
+
+    items = runs["shorter"] / "items.jsonl"
+    with items.open("ab") as f:
+        f.write(b'{"pair_id": "half-writ')
+    before = items.read_bytes()
+    main([str(runs["longer"]), str(runs["shorter"])])
+    assert items.read_bytes() == before

@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from benchmark import plugins
 from benchmark.config import DataConfig, LoggerConfig, RunConfig, SplitConfig, parse_section
 from benchmark.errors import ConfigError
 from benchmark.methods import build_method, method_class
 from benchmark.models import Models
-from benchmark.models.registry import BACKEND_MODULES, backend_class
+from benchmark.models.registry import backend_class
 from benchmark.runner.main import CONFIG_DIR
 from tests.conftest import ROOT, make_config
 
@@ -27,7 +28,8 @@ def test_every_group_has_options(group):
 
 @pytest.mark.parametrize("group,option", [(g, o) for g in GROUPS for o in options(g)])
 def test_every_option_composes_and_validates(group, option):
-    cfg = make_config(f"{group}={option}", *(["method.kind=longer"] if option == "external" else []))
+    external = {"method": "method.kind=longer", "backend": "backend.kind=mock", "data": "data.loader=demo"}
+    cfg = make_config(f"{group}={option}", *([external[group]] if option == "external" else []))
     parse_section(DataConfig, cfg.data, "data")
     parse_section(SplitConfig, cfg.split, "split")
     parse_section(LoggerConfig, cfg.logger, "logger")
@@ -85,8 +87,8 @@ def test_unknown_backend_kind_is_named():
         Models(cfg.backend, cfg.model)
 
 
-@pytest.mark.parametrize("kind", sorted(BACKEND_MODULES))
-def test_each_backend_module_registers_its_kind(kind):
+@pytest.mark.parametrize("kind", sorted(plugins.names("backend")))
+def test_each_backend_entry_point_loads_its_kind(kind):
     config = backend_class(kind).Config
     assert config(kind=kind).kind == kind
 
@@ -97,19 +99,26 @@ def test_external_method_without_a_kind_is_named():
         build_method(cfg.method, Models(cfg.backend, cfg.model))
 
 
-def test_every_builtin_method_is_a_declared_entry_point():
-    """A method in baselines/ without its line in pyproject.toml could not be found by `method.kind`."""
-    import re
+@pytest.mark.parametrize("kind", sorted(plugins.GROUPS))
+def test_every_declared_entry_point_loads(kind):
+    """prbench's pyproject.toml declares each of its methods, backends and loaders once, as an entry point."""
     import tomllib
 
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["prbench.methods"]
-    registered = {kind: path.stem for path in (ROOT / "baselines").glob("*.py")
-                  for kind in re.findall(r'@register_method\("(\w+)"\)', path.read_text())}
-    assert set(declared) == set(registered)
-    for kind, target in declared.items():
-        module, cls = target.split(":")
-        assert module == f"baselines.{registered[kind]}"
-        assert method_class(kind).__name__ == cls
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][plugins.GROUPS[kind]]
+    assert declared and set(declared) <= plugins.names(kind)
+    for name, target in declared.items():
+        module, attr = target.split(":")
+        value = plugins.load(kind, name, kind, lambda _: True, "")
+        assert (value.__module__, value.__name__) == (module, attr)
+
+
+@pytest.mark.parametrize(("group", "key", "kind"), [("method", "kind", "method"), ("backend", "kind", "backend"),
+                                                    ("data", "loader", "loader")])
+def test_every_config_names_an_installed_extension(group, key, kind):
+    """A config whose method, backend or loader has no entry point could not run (method=external excepted)."""
+    named = {path.stem: OmegaConf.load(path).get(key) for path in (ROOT / "configs" / group).glob("*.yaml")}
+    named = {stem: value for stem, value in named.items() if value is not None}  # external: given on the CLI
+    assert named and set(named.values()) <= plugins.names(kind), named
 
 
 def _leaves(node, path=()):

@@ -32,7 +32,8 @@ def test_the_lock_pins_every_requirement_within_pyprojects_bounds():
     for requirement in map(Requirement, wanted):
         name = normalize(requirement.name)
         assert name in pins, f"{name} is not in {LOCK}: run make lock"
-        assert requirement.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} breaks {requirement}"
+        assert requirement.specifier.contains(pins[name], prereleases=True), \
+            f"{name}=={pins[name]} breaks {requirement}"
 
 
 def test_environment_records_the_locks_hash_and_every_distribution(tmp_path):
@@ -53,4 +54,5 @@ def test_environment_difference_names_what_differs():
     assert "x and y were made in different environments" in note and "lock aaaaaaaaaaaa vs bbbbbbbbbbbb" in note
     assert "2 distribution(s) differ: extra - vs 1, torch 2.13.0 vs 2.14.1" in note and "pandas" not in note
     assert environment_difference(a, None, ("x", "y")) == "y records no environment (made by an older prbench)"
-    assert environment_difference(None, {}, ("x", "y")) == "neither x nor y records its environment (made by an older prbench)"
+    assert environment_difference(None, {}, ("x", "y")) == ("neither x nor y records its environment "
+                                                            "(made by an older prbench)")

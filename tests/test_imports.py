@@ -63,3 +63,12 @@ def test_a_circle_is_found(tmp_path):
     (package / "a.py").write_text("def f():\n    from pkg.b import g\n")
     (package / "b.py").write_text("from pkg.a import f\n")
     assert import_cycles(package) == {("pkg.a", "pkg.b")}
+
+
+def test_only_methods_and_builders_use_the_method_toolkit():
+    """The runner asks a method what it knew about a user (Method.fitted_about_user) instead of reading its
+    state: outside the toolkit itself, only the raw builders' LLM filters (judge prompts) import it."""
+    known = _modules(ROOT / "benchmark")
+    users = {name for name, path in known.items() if not name.startswith("benchmark.toolkit")
+             and any(m.startswith("benchmark.toolkit") for m in _imports(path, known))}
+    assert users == {"benchmark.builders.curate"}

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from scipy.stats import binom
 
 from benchmark.metrics import items_frame, per_user_table, summarize, user_bootstrap

@@ -23,7 +23,7 @@ DEMO_USERS = np.repeat(np.arange(60), 8).astype(str).tolist()  # 60 users × 4 t
 @pytest.mark.parametrize("reruns", [1, 2])
 def test_deterministic_net_loss_of_one_point_trips_whatever_the_reshuffle(reruns):
     rng = np.random.default_rng(0)
-    for trial in range(50):
+    for _ in range(50):
         correct = rng.random(480) < rng.uniform(0.5, 0.8)
         baseline = RerunBaseline.from_runs(DEMO_USERS, np.tile(correct, (reruns, 1)))
         assert not gate(baseline, correct).regressed  # an identical rerun never trips it
@@ -83,7 +83,8 @@ def test_deterministic_with_margins_fails_on_any_net_loss_beyond_its_near_ties()
 def test_near_ties_come_from_margins_or_probabilities():
     assert near_tie({"preferred": "first", "margin": 5e-5}) and not near_tie({"preferred": "first", "margin": -0.3})
     assert near_tie({"preferred": "tie", "margin": 0.0, "p_first": 0.5})
-    assert near_tie({"preferred": "first", "p_first": 0.500001}) and not near_tie({"preferred": "first", "p_first": 0.6})
+    assert (near_tie({"preferred": "first", "p_first": 0.500001})
+            and not near_tie({"preferred": "first", "p_first": 0.6}))
     assert near_tie({"preferred": "fail", "margin": None, "p_first": None}) is False  # deterministic, not jitter
     assert near_tie({"preferred": "first", "margin": None, "p_first": None}) is None  # no margins: unknown
 
@@ -116,7 +117,8 @@ def cli(baseline, *args):
 def test_cli_records_passes_reruns_and_catches_a_drop(quick, tmp_path):
     folders = {}
     # on these 6 demo users the shorter answer wins more often, so "longer" is the drop
-    for name, extra in (("a", ["method.params.shorter=true"]), ("b", ["method.params.shorter=true", "seed=1", "split.seed=0"]),
+    for name, extra in (("a", ["method.params.shorter=true"]),
+                        ("b", ["method.params.shorter=true", "seed=1", "split.seed=0"]),
                         ("long", [])):
         cfg = quick("method=longer", f"run_name=demo/{name}", *extra)
         folders[name] = run(cfg, Path(cfg.results_dir) / "runs" / cfg.run_name).folder

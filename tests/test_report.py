@@ -9,7 +9,8 @@ from benchmark.report import format_reference, format_summary, write_leaderboard
 
 
 def summary(method, macro):
-    return {"data": "demo", "method": method, "model": "m", "macro_accuracy": macro, "macro_ci": [macro - .1, macro + .1],
+    return {"data": "demo", "method": method, "model": "m", "macro_accuracy": macro,
+            "macro_ci": [macro - .1, macro + .1],
             "micro_accuracy": macro, "micro_ci": [macro - .1, macro + .1], "failure_rate": 0.0, "tie_rate": 0.0,
             "order_consistency": 1.0, "n_users": 3, "n_pairs": 6, "n_judgments": 12, "failures": 0, "ties": 0,
             "seconds_per_judgment": 0.01, "fit_seconds": 0.0,
@@ -39,9 +40,8 @@ def test_summary_text_reports_failures_and_cis():
 def test_sweep_report_with_reference(quick, tmp_path):
     from pathlib import Path
 
-    from benchmark.report import against_reference, collect_runs
+    from benchmark.report import against_reference, collect_runs, write_report
     from benchmark.runner.run import run
-    from benchmark.report import write_report
 
     for method in ("longer", "reward_model"):
         cfg = quick(f"method={method}")

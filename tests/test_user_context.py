@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from benchmark.errors import DataError
+from benchmark.errors import ConfigError, DataError
 from benchmark.methods import UserData
 from benchmark.records import Message, PreferencePair, UserProfile
 from benchmark.runs import state_path
-from benchmark.user_context import UserContext, about_user, with_about
+from benchmark.toolkit.user_context import UserContext, about_user, with_about
 
 
 def user(n_train=3, **profile) -> UserData:
@@ -17,7 +17,8 @@ def user(n_train=3, **profile) -> UserData:
     return UserData("u/1", pairs[:n_train], pairs[n_train:], UserProfile("u/1", **profile))
 
 
-def save_fit(run_dir, state):
+def save_fit(run_dir, state, kind="synthesizeme"):
+    (run_dir / "config.yaml").write_text(f"method:\n  kind: {kind}\n")
     path = state_path(run_dir / "fit", "u/1")
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"state": state, "seconds": 1.0}))
@@ -63,3 +64,10 @@ def test_placement():
     assert pre[1] == Message("user", "About this user:\nLikes lists.\n\nHi") and pre[2:] == context[2:]
     assert with_about(context[1:], "x", "system")[0] == Message("system", "About this user:\nx")
     assert with_about(context, None, "system") == context
+
+
+def test_a_run_of_a_method_that_learns_no_text_is_refused(tmp_path):
+    """The method of the run named reads its own fit state (Method.fitted_about_user); `plain` has none to give."""
+    save_fit(tmp_path, {"about_user": "Likes lists."}, kind="plain")
+    with pytest.raises(ConfigError, match="PlainJudge learns no text about a user"):
+        about_user(UserContext(source="synthesizeme", synthesizeme_run=str(tmp_path)), user())

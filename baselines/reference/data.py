@@ -22,13 +22,12 @@ import re
 from collections.abc import Sequence
 from importlib.resources import files
 
-from benchmark.models.dspy_lm import dspy  # noqa: I001  (first: it sets LiteLLM's offline switches)
-
 import pandas as pd
 from synthesizeme.utils.format_conv import format_conversation
 from synthesizeme.utils.utils import convert_df_to_dspy, flip_augmentation
 
 from benchmark.data.stored_judges import parse_flag
+from benchmark.models.dspy_lm import dspy  # noqa: I001  (first: it sets LiteLLM's offline switches)
 from benchmark.records import JudgeItem, Message, PreferencePair
 
 MODEL_ROLE_DATA = {"prism"}  # sources whose published rows name the assistant `model`

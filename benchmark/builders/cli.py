@@ -9,13 +9,13 @@ Arguments after the sub-command are prbench config overrides (data=..., split=..
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from benchmark.cli import cli_errors
 from benchmark.config import DataConfig, SplitConfig, parse_section
 from benchmark.errors import PrbenchError
 from benchmark.records import Benchmark
@@ -48,13 +48,13 @@ def statistics(bench: Benchmark, splits: list[UserSplit]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["inspect", "export"])
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. data=prism_raw data.path=DIR")
     parser.add_argument("--out", type=Path, help="export: the output folder")
-    args = parser.parse_args()
-    try:
+    args = parser.parse_args(argv)
+    with cli_errors("prbench-data"):
         cfg, bench, splits = load(args.overrides)
         print(statistics(bench, splits))
         if args.command == "export":
@@ -65,9 +65,6 @@ def main() -> None:
             card = {"source": OmegaConf.to_container(cfg.data, resolve=True),
                     "split": OmegaConf.to_container(cfg.split, resolve=True), "seed": cfg.seed}
             print(f"wrote {export(bench, splits, args.out, cfg.seed, card)}")
-    except PrbenchError as error:  # one line, exit code 2, no traceback (as `prbench`)
-        print(f"prbench-data: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

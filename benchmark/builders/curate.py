@@ -15,9 +15,9 @@ from pydantic import Field
 
 from benchmark.builders.counts import BuildReport
 from benchmark.config import Section
-from benchmark.judging import judge_by_logprobs, judge_chat
 from benchmark.records import JudgeItem, Message, PreferencePair
 from benchmark.splits import seeded_order
+from benchmark.toolkit.judging import judge_by_logprobs, judge_chat
 
 PERSONALIZABLE = ("Here is a request someone made to an AI assistant:\n\n{prompt}\n\nCould different people "
                   "reasonably prefer different answers to it, because of their own tastes, values or needs? "
@@ -59,7 +59,8 @@ def disagreement(pairs: list[PreferencePair], panel_chats: list) -> list[bool]:
     return [len(votes[p.pair_id]) > 1 for p in pairs]
 
 
-def curate(pairs: list[PreferencePair], opts: CurationOptions, report: BuildReport, models=None) -> list[PreferencePair]:
+def curate(pairs: list[PreferencePair], opts: CurationOptions, report: BuildReport,
+           models=None) -> list[PreferencePair]:
     """Apply the stages in order, counting what each removes. `models(name)` gives a chat model."""
     if opts.personalizable_filter:
         keep = personalizable(pairs, models(None), opts.personalizable_threshold)

@@ -61,7 +61,7 @@ class PersonalLLMOptions(Section):
     on_bad_row: Literal["error", "skip"] = "error"
 
     @model_validator(mode="after")
-    def _check(self) -> "PersonalLLMOptions":
+    def _check(self) -> PersonalLLMOptions:
         low, high = self.pairs_per_user
         if not 1 <= low <= high:
             raise ValueError("pairs_per_user must be [low, high] with 1 <= low <= high")

@@ -64,7 +64,8 @@ def _conversation_pairs(row: Mapping, index: int, source: str, opts: PrismOption
         if len(chosen) != 1:
             raise DataError(f"turn {turn}: {len(chosen)} chosen responses (expected exactly 1)", **where)
         chosen = chosen[0]
-        others = sorted((r for r in responses if r is not chosen), key=lambda r: (r["score"], r.get("within_turn_id", 0)))
+        others = sorted((r for r in responses if r is not chosen),
+                        key=lambda r: (r["score"], r.get("within_turn_id", 0)))
         if opts.rejected == "lowest":
             others = others[:1]
         for other in others:

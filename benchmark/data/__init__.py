@@ -1,5 +1,5 @@
 """Loading and validating preference data."""
 
-from benchmark.data.loaders import LOADERS, load_benchmark, loader
+from benchmark.data.loaders import load_benchmark, loader
 
-__all__ = ["LOADERS", "load_benchmark", "loader"]
+__all__ = ["load_benchmark", "loader"]

@@ -1,4 +1,6 @@
-"""Loaders, chosen by `data.loader` in the config. Add one with the `@loader("name")` decorator."""
+"""Data loaders, chosen by `data.loader` in the config and found through the `prbench.loaders` entry-point
+group (benchmark/plugins.py: name = `data.loader`, value = `module:function`, the function taking the
+`data` section and the run's models, or None, and returning a Benchmark)."""
 
 from __future__ import annotations
 
@@ -6,36 +8,32 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from benchmark import plugins
 from benchmark.config import DataConfig, parse_section
-from benchmark.data.stored_judges import stored_picks
 from benchmark.data.sources import read_hub, read_jsonl, read_local
+from benchmark.data.stored_judges import stored_picks
 from benchmark.data.validate import parse_pairs
 from benchmark.errors import DataError
 from benchmark.records import Benchmark, UserProfile
 
 Loader = Callable[..., Benchmark]  # (cfg: DataConfig, models: Models | None) -> Benchmark
-LOADERS: dict[str, Loader] = {}
 
 
 def loader(name: str) -> Callable[[Loader], Loader]:
-    def register(fn: Loader) -> Loader:
-        LOADERS[name] = fn
-        return fn
-    return register
+    """Decorator for a loader defined in this process (a notebook, a test); a package declares a
+    `prbench.loaders` entry point instead."""
+    return lambda fn: plugins.register("loader", name, fn)
 
 
 def load_benchmark(cfg: DataConfig, models=None) -> Benchmark:
     """`models` (benchmark.models.Models) is only used by builders with LLM filters switched on."""
-    if cfg.loader not in LOADERS:
-        raise DataError(f"unknown data.loader {cfg.loader!r} (known: {', '.join(sorted(LOADERS))})")
-    return LOADERS[cfg.loader](cfg, models)
+    return plugins.load("loader", cfg.loader, "data.loader", callable, "a function")(cfg, models)
 
 
 def demo_dir() -> Path:
     return Path(str(resources.files("benchmark.data") / "demo"))
 
 
-@loader("demo")
 def load_demo(cfg: DataConfig, models=None) -> Benchmark:
     """The bundled synthetic benchmark (scripts/make_demo.py); `data.path` may point at a regenerated copy."""
     folder = Path(cfg.path) if cfg.path else demo_dir()
@@ -47,7 +45,6 @@ def load_demo(cfg: DataConfig, models=None) -> Benchmark:
     return Benchmark(cfg.name, pairs, profiles)
 
 
-@loader("personalrewardbench")
 def load_personalrewardbench(cfg: DataConfig, models=None) -> Benchmark:
     """The published PersonalRewardBench sets: every HF split, the per-pair `split` column kept.
 
@@ -67,7 +64,8 @@ def _source_rows(cfg: DataConfig, part: str | None = None) -> tuple[list[dict], 
     if cfg.path:
         path = Path(cfg.path)
         if part and path.is_dir():
-            found = [path / f"{part}{ext}" for ext in (".jsonl", ".parquet", ".json") if (path / f"{part}{ext}").exists()]
+            found = [path / f"{part}{ext}" for ext in (".jsonl", ".parquet", ".json")
+                     if (path / f"{part}{ext}").exists()]
             if not found:
                 raise DataError(f"no {part}.jsonl / .parquet in the folder", source=str(path))
             path = found[0]
@@ -86,7 +84,6 @@ def _curated(cfg: DataConfig, pairs, profiles, report, models) -> Benchmark:
     return Benchmark(cfg.name, tuple(pairs), profiles, tuple(report.lines()))
 
 
-@loader("arena_raw")
 def load_arena_raw(cfg: DataConfig, models=None) -> Benchmark:
     """lmsys/chatbot_arena_conversations, built into pairs (benchmark/builders/arena.py)."""
     from benchmark.builders.arena import ArenaOptions, arena_pairs
@@ -96,7 +93,6 @@ def load_arena_raw(cfg: DataConfig, models=None) -> Benchmark:
     return _curated(cfg, pairs, {}, report, models)
 
 
-@loader("prism_raw")
 def load_prism_raw(cfg: DataConfig, models=None) -> Benchmark:
     """HannahRoseKirk/prism-alignment conversations + survey, built into pairs (benchmark/builders/prism.py)."""
     from benchmark.builders.prism import PrismOptions, prism_pairs
@@ -108,7 +104,6 @@ def load_prism_raw(cfg: DataConfig, models=None) -> Benchmark:
     return _curated(cfg, pairs, profiles, report, models)
 
 
-@loader("community_alignment")
 def load_community_alignment(cfg: DataConfig, models=None) -> Benchmark:
     """facebook/community-alignment-dataset, built into pairs (benchmark/builders/community_alignment.py)."""
     from benchmark.builders.community_alignment import CommunityAlignmentOptions, community_alignment_pairs, read_rows
@@ -119,7 +114,6 @@ def load_community_alignment(cfg: DataConfig, models=None) -> Benchmark:
     return _curated(cfg, pairs, profiles, report, models)
 
 
-@loader("personalllm")
 def load_personalllm(cfg: DataConfig, models=None) -> Benchmark:
     """namkoong-lab/PersonalLLM prompts, simulated users drawn over them (benchmark/builders/personalllm.py)."""
     from benchmark.builders.personalllm import PersonalLLMOptions, personalllm_pairs
@@ -130,7 +124,6 @@ def load_personalllm(cfg: DataConfig, models=None) -> Benchmark:
     return _curated(cfg, pairs, profiles, report, models)
 
 
-@loader("tldr_workers")
 def load_tldr_workers(cfg: DataConfig, models=None) -> Benchmark:
     """openai/summarize_from_feedback comparisons, users = workers (benchmark/builders/tldr.py)."""
     from benchmark.builders.tldr import TldrOptions, read_rows, tldr_pairs

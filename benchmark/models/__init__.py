@@ -21,6 +21,7 @@ from benchmark.models.layer import ModelLayer, RequestCache, RewardLayer
 from benchmark.models.packaged import cache_dir
 from benchmark.models.registry import Backend, backend_class, parse_backend, register_backend
 from benchmark.models.reward_models import RewardModel, Score
+from benchmark.records import sum_usage
 
 
 class ModelConfig(Section):
@@ -109,7 +110,7 @@ class Models:
         self.model = parse_section(ModelConfig, model, "model")
         self.cache = parse_section(CacheConfig, cache_cfg or {}, "cache")
 
-    def with_model(self, name: str) -> "Models":
+    def with_model(self, name: str) -> Models:
         """The same backend and cache with another model (e.g. a judge panel)."""
         other = Models.__new__(Models)
         other.backend, other.model, other.cache = self.backend, self.model.model_copy(update={"name": name}), self.cache
@@ -136,13 +137,9 @@ class Models:
         {} if no model was used."""
         layers = [_LAYERS[k] for k in (("chat", self.backend, self.model, self.cache),
                                        ("reward", self.backend, self.model, self.cache)) if k in _LAYERS]
-        total: dict[str, float] = {}
-        for layer in layers:
-            usage = {**layer.usage.snapshot(), "retries": getattr(layer.inner, "retries", 0),
-                     "cache_hits": layer.cache.hits, "cache_misses": layer.cache.misses}
-            total = {k: total.get(k, 0) + v for k, v in usage.items()}
-        return total
+        return sum_usage(*({**layer.usage.snapshot(), "retries": getattr(layer.inner, "retries", 0),
+                            "cache_hits": layer.cache.hits, "cache_misses": layer.cache.misses} for layer in layers))
 
 
-__all__ = ["Backend", "ChatModel", "ChoiceResult", "Embedder", "Generation", "GenerationParams", "Models", "RewardModel",
-           "Score", "register_backend", "unload_models"]
+__all__ = ["Backend", "ChatModel", "ChoiceResult", "Embedder", "Generation", "GenerationParams", "Models",
+           "RewardModel", "Score", "register_backend", "unload_models"]

@@ -77,7 +77,7 @@ class PrbenchLM(dspy.BaseLM):
         self.last_text = out.text
         return [out.text]
 
-    def copy(self, **kwargs) -> "PrbenchLM":
+    def copy(self, **kwargs) -> PrbenchLM:
         """dspy's `copy` deep-copies the LM; this one shares the model layer (and the usage meter)."""
         new = copy.copy(self)
         new.kwargs, new.history = dict(self.kwargs), []
@@ -88,7 +88,7 @@ class PrbenchLM(dspy.BaseLM):
                 new.kwargs[key] = value
         return new
 
-    def __deepcopy__(self, memo) -> "PrbenchLM":
+    def __deepcopy__(self, memo) -> PrbenchLM:
         return self.copy()
 
     def dump_state(self) -> dict:

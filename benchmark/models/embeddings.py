@@ -89,9 +89,9 @@ class HiddenStateEmbedder(Embedder):
     `encode(texts)`: plain texts, cut at `max_tokens` from the right. `encode_conversations(chats)`: each
     conversation (ending with the assistant response) through the model's chat template as one sequence, as
     the reward models read it (benchmark/models/tokens.py `encode_conversation`); one longer than
-    `max_chat_tokens` (the backend's `max_prompt_tokens`) keeps its last `max_chat_tokens` tokens, so the response and the turns nearest it stay. Batches
-    are length-sorted (the least padding); pooling ignores padding, so a text's vector does not depend on
-    the batch it was computed in (to float rounding)."""
+    `max_chat_tokens` (the backend's `max_prompt_tokens`) keeps its last `max_chat_tokens` tokens, so the
+    response and the turns nearest it stay. Batches are length-sorted (the least padding); pooling ignores
+    padding, so a text's vector does not depend on the batch it was computed in (to float rounding)."""
 
     def __init__(self, model: str, pooling: str, batch_size: int = 8, device: str = "cpu", dtype: str = "float32",
                  max_tokens: int = 512, revision: str | None = None, cache: Any = None, max_chat_tokens: int = 2048):

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
-from benchmark.models.registry import Backend, register_backend
+from benchmark.models.registry import Backend
 from benchmark.models.reward_models import Score
 from benchmark.records import Cost
 
@@ -65,7 +65,6 @@ class MockConfig(Section):
     latency_s: float = Field(0.0, ge=0)
 
 
-@register_backend("mock")
 class MockBackend(Backend):
     Config = MockConfig
 

@@ -3,8 +3,8 @@
 Requests run as coroutines on one event loop per backend, behind one semaphore of `max_concurrency` shared
 by every caller in the process (all users in flight together), so the server gets as many requests as it
 is allowed, never more. Plain aiohttp rather than the `openai` SDK: with hundreds of requests in flight the
-SDK's request building and response models cost ~8 ms of CPU per request, aiohttp ~1 ms (measured against
-benchmark/models/stand_in.py), and the client then limits a run, not the server. 429 / 5xx / timeouts /
+SDK's request building and response models cost several times aiohttp's CPU per request (scripts/bench_scale.py
+against benchmark/models/stand_in.py), and the client then limits a run, not the server. 429 / 5xx / timeouts /
 malformed responses are retried with exponential backoff (one policy, in benchmark/models/layer.py); what
 still fails is a request failure (`request_failed`), counted against the run's failure budget. A
 server that no connection has reached yet stops the run after `backend.unreachable_after` refused
@@ -35,7 +35,7 @@ from benchmark.errors import ConfigError, ServerUnreachable
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.concurrency import IN_FLIGHT
 from benchmark.models.layer import CONTROL, RetryPolicy, Stopped, TransientError
-from benchmark.models.registry import Backend, register_backend
+from benchmark.models.registry import Backend
 from benchmark.models.tokens import chat_dicts
 from benchmark.records import Cost
 
@@ -136,7 +136,7 @@ class OpenAIChat(ChatModel):
         except self._aiohttp.ClientConnectorError as error:  # refused / no route: the server was not reached
             self._connection(ok=False)
             raise TransientError(type(error).__name__) from error
-        except (asyncio.TimeoutError, self._aiohttp.ClientError) as error:
+        except (TimeoutError, self._aiohttp.ClientError) as error:
             raise TransientError(type(error).__name__) from error
         self._connection(ok=True)
         if status == 429 or status >= 500:
@@ -215,7 +215,6 @@ class OpenAIConfig(Section):
     unreachable_after: int = Field(8, ge=1)  # connection failures before any success that stop the run
 
 
-@register_backend("openai")
 class OpenAIBackend(Backend):
     Config = OpenAIConfig
 

@@ -1,14 +1,14 @@
-"""The backend registry. Each backend's own module declares its config section and a `Backend` subclass
-registered with `@register_backend(kind)`; `BACKEND_MODULES` says which module to import for a kind, so
-only the chosen backend's module is ever imported."""
+"""Backends, found through the `prbench.backends` entry-point group (benchmark/plugins.py: name = backend
+kind, value = `module:BackendClass`). Each backend's module declares its config section and a `Backend`
+subclass; only the chosen backend's module is ever imported."""
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from benchmark import plugins
 from benchmark.config import Section, parse_section
 from benchmark.errors import ConfigError
 
@@ -16,14 +16,6 @@ if TYPE_CHECKING:
     from benchmark.models import ModelConfig
     from benchmark.models.base import ChatModel
     from benchmark.models.reward_models import RewardModel
-
-BACKEND_MODULES: dict[str, str] = {  # kind -> the module that registers it (imported on first use)
-    "transformers": "benchmark.models.transformers_backend",
-    "vllm": "benchmark.models.vllm_backend",
-    "openai": "benchmark.models.openai_backend",
-    "mock": "benchmark.models.mock",
-}
-
 
 class Backend(ABC):
     """Builds the raw models of one backend from its config section; the model layer wraps them."""
@@ -47,28 +39,20 @@ class Backend(ABC):
         return {}
 
 
-BACKENDS: dict[str, type[Backend]] = {}
-
-
 def register_backend(kind: str) -> Callable[[type[Backend]], type[Backend]]:
-    def register(cls: type[Backend]) -> type[Backend]:
-        BACKENDS[kind] = cls
-        return cls
-    return register
+    """Class decorator for a backend defined in this process (a notebook, a test); a package declares a
+    `prbench.backends` entry point instead."""
+    return lambda cls: plugins.register("backend", kind, cls)
 
 
 def backend_class(kind: Any) -> type[Backend]:
-    if kind not in BACKENDS and kind in BACKEND_MODULES:
-        importlib.import_module(BACKEND_MODULES[kind])
-    if kind not in BACKENDS:
-        raise ConfigError(f"config backend.kind: unknown backend {kind!r} "
-                          f"(known: {', '.join(sorted(set(BACKEND_MODULES) | set(BACKENDS)))})")
-    return BACKENDS[kind]
+    return plugins.load("backend", kind, "backend.kind", lambda cls: isinstance(cls, type) and issubclass(cls, Backend),
+                        "a benchmark.models.registry.Backend subclass")
 
 
 def parse_backend(node: Any) -> Section:
     """The `backend` config section, validated by the config class of its `kind`."""
     kind = (node or {}).get("kind")
     if kind is None:
-        raise ConfigError("config backend.kind: missing (one of " + ", ".join(sorted(BACKEND_MODULES)) + ")")
+        raise ConfigError("config backend.kind: missing (one of " + ", ".join(sorted(plugins.names("backend"))) + ")")
     return parse_section(backend_class(kind).Config, node, "backend")

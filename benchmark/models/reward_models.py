@@ -92,7 +92,7 @@ class TransformersReward(RewardModel):
 
     @classmethod
     def load(cls, name: str, dtype: str = "float32", batch_size: int = 8, max_tokens: int = 2048,
-             device: str = "cpu", revision: str | None = None) -> "TransformersReward":
+             device: str = "cpu", revision: str | None = None) -> TransformersReward:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

@@ -69,7 +69,7 @@ class ChatServer:
                              "message": {"role": "assistant", "content": text}}],
                 "usage": {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out}}
 
-    def start(self) -> "ChatServer":
+    def start(self) -> ChatServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 

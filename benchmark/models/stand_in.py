@@ -91,7 +91,7 @@ class StandInServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "StandInServer":
+    def start(self) -> StandInServer:
         """Serve from a background thread of this process (tests); returns once it accepts requests."""
         def serve() -> None:
             self._loop = asyncio.new_event_loop()

@@ -11,7 +11,7 @@ from pydantic import Field
 from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
-from benchmark.models.registry import Backend, register_backend
+from benchmark.models.registry import Backend
 from benchmark.models.reward_models import TransformersReward
 from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
@@ -132,7 +132,6 @@ class TransformersConfig(Section):
     threads: int | None = None
 
 
-@register_backend("transformers")
 class TransformersBackend(Backend):
     Config = TransformersConfig
 

@@ -18,7 +18,7 @@ from pydantic import Field
 from benchmark.config import Section
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
-from benchmark.models.registry import Backend, register_backend
+from benchmark.models.registry import Backend
 from benchmark.models.reward_models import RewardModel
 from benchmark.models.tokens import encode_chat, single_token_ids, too_long
 from benchmark.records import Cost
@@ -111,7 +111,6 @@ class VLLMReward(RewardModel):
         return [float(out.outputs.data.reshape(-1)[0]) for out in outputs]
 
 
-@register_backend("vllm")
 class VLLMBackend(Backend):
     Config = VLLMConfig
 

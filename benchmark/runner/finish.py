@@ -13,8 +13,7 @@ import pandas as pd
 from benchmark.config import LoggerConfig, RunConfig
 from benchmark.metrics import items_frame, per_user_table, summarize
 from benchmark.report import format_summary
-from benchmark.runner.folder import write_json, write_text
-from benchmark.runs import PER_USER, SUMMARY
+from benchmark.runs import PER_USER, write_summary, write_text
 from benchmark.tracking import log_to_wandb
 
 
@@ -43,7 +42,7 @@ def per_user(items: pd.DataFrame, outcome: Outcome, settings: RunConfig) -> pd.D
     table = per_user_table(items, settings.bootstrap, settings.seed)
     table.insert(table.columns.get_loc("seconds") + 1, "fit_seconds", table["user_id"].map(outcome.fit_seconds))
     for key in ("calls", "prompt_tokens"):
-        table[f"fit_{key}"] = table["user_id"].map(lambda u: outcome.fit_calls.get(u, {}).get(key, 0))
+        table[f"fit_{key}"] = table["user_id"].map(lambda u, key=key: outcome.fit_calls.get(u, {}).get(key, 0))
     table.insert(1, "n_train", table["user_id"].map(lambda u: outcome.sizes[u][0]))
     table.insert(2, "n_val", table["user_id"].map(lambda u: outcome.sizes[u][1]))
     return table
@@ -58,7 +57,7 @@ def finish(run_dir: Path, records: Iterable[dict[str, Any]], outcome: Outcome, s
                "setup_seconds": outcome.setup_seconds, "fit_seconds": float(sum(outcome.fit_seconds.values())),
                "model_usage": outcome.model_usage, **outcome.throughput}
     write_text(run_dir / PER_USER, table.to_csv(index=False))
-    write_json(run_dir / SUMMARY, summary)
+    write_summary(run_dir, summary)
     print(format_summary(summary))
     log_to_wandb(logger_cfg, run_dir, settings.run_name, config, summary, table, items_path)
     return RunResult(run_dir, summary, table)

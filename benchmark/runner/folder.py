@@ -13,15 +13,28 @@ import fcntl
 import hashlib
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from benchmark.config import config_changes
 from benchmark.errors import RunError
-from benchmark.runs import (FINGERPRINT, FIT_DIR, ITEMS, METHOD_DIR, PER_USER, SHARED, SUMMARY, USAGE, read_state,
-                            state_path)
+from benchmark.records import sum_usage
+from benchmark.runs import (
+    FINGERPRINT,
+    FIT_DIR,
+    ITEMS,
+    METHOD_DIR,
+    PER_USER,
+    SHARED,
+    SUMMARY,
+    USAGE,
+    read_state,
+    state_path,
+    write_json,
+)
 
 # Settings that cannot change what a model is asked, how its answer is read, or what a fit computes: where
 # the run is written, how fast and how robustly the same requests are sent, what is logged. A resume (and
@@ -78,25 +91,6 @@ def _hidden(value: Any) -> Any:
     return "***" if isinstance(value, str) and value.startswith("sha256:") else value
 
 
-def write_text(path: Path, text: str) -> None:
-    """Atomic: a reader (or a resumed run) never sees half a file. A failed write (a full disk) leaves no
-    temporary file behind."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise OSError(error.errno, error.strerror, str(path)) from error  # named by the file it was to be
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, value: Any) -> None:
-    write_text(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
-
-
 def fingerprint(config: dict[str, Any]) -> str:
     """What must not change between a run and its resumption."""
     return hashlib.sha256(json.dumps(result_config(config), sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -122,12 +116,9 @@ def data_fingerprint(splits: Iterable[Any], profiles: dict[str, Any]) -> str:
     return digest.hexdigest()[:16]
 
 
-def differing_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+def differing_keys(old: Any, new: Any) -> list[str]:
     """Dotted keys whose values differ between two nested configs."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        return [d for k in sorted(set(old) | set(new), key=str)
-                for d in differing_keys(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else str(k))]
-    return [] if old == new else [prefix]
+    return [key for key, _, _ in config_changes(old, new)]
 
 
 class RunFolder:
@@ -257,6 +248,6 @@ class RunFolder:
             return {}
 
     def save_usage(self, earlier: dict[str, float], this_process: dict[str, float]) -> dict[str, float]:
-        total = {k: earlier.get(k, 0) + this_process.get(k, 0) for k in {*earlier, *this_process}}
+        total = sum_usage(earlier, this_process)
         write_json(self.usage_file, {"total": total})
         return total

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from benchmark import shipped
-from benchmark.errors import ConfigError, Interrupted, PrbenchError, Signalled
+from benchmark.cli import cli_errors
+from benchmark.errors import ConfigError, Signalled
 from benchmark.runner.control import signal_name, signals_stop_the_run
 from benchmark.runs import RUNS_DIR, inside
 from benchmark.tracking import argv_secrets, scrub_sweep_record
@@ -29,12 +30,8 @@ def _main(cfg: DictConfig) -> float | None:
     for noisy in ("httpx", "httpx2", "openai"):  # one line per request otherwise
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    try:
+    with cli_errors("prbench"):
         result = run(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except PrbenchError as error:
-        label = "" if isinstance(error, Interrupted) else "error: "
-        print(f"prbench: {label}{error}", file=sys.stderr)
-        raise SystemExit(getattr(error, "exit_code", 2)) from None
     return result.summary.get("macro_accuracy")  # none for one shard of a run (prbench-merge scores it)
 
 
@@ -129,9 +126,11 @@ def _sweep_jobs(config: DictConfig) -> list[DictConfig]:
         return [config]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Hydra echoes overrides in its errors (and tracebacks): anything secret on the command line is masked
-    in everything this process prints."""
+    in everything this process prints. Hydra reads sys.argv: `argv` replaces its arguments."""
+    if argv is not None:
+        sys.argv = [sys.argv[0], *argv]
     secrets = argv_secrets(sys.argv[1:])
     if secrets:
         sys.stdout, sys.stderr = _Masked(sys.stdout, secrets), _Masked(sys.stderr, secrets)

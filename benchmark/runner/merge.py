@@ -12,23 +12,36 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
+from benchmark.cli import cli_errors
 from benchmark.config import LoggerConfig, RunConfig, parse_section
 from benchmark.errors import PrbenchError, RunError
-from benchmark.runner.finish import Outcome, RunResult, finish
+from benchmark.records import sum_usage
 from benchmark.runner.control import disk_full
-from benchmark.runner.folder import is_operational, write_json, write_text
-from benchmark.runner.shards import shard_name, shard_of
-from benchmark.runs import CONFIG, ITEMS, PROVENANCE, SHARDS, read_config, read_items
+from benchmark.runner.finish import Outcome, RunResult, finish
+from benchmark.runner.folder import is_operational
+from benchmark.runner.shards import shard_of
+from benchmark.runs import (
+    CONFIG,
+    ITEMS,
+    MERGED,
+    PART,
+    PROVENANCE,
+    SHARD_DIR,
+    SHARDS,
+    read_config,
+    read_items,
+    shard_name,
+    write_json,
+    write_text,
+)
+from benchmark.store import item_lines
 from benchmark.tracking import provenance
-
-SHARD_DIR = re.compile(r"(\d+)-of-(\d+)")
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -63,10 +76,10 @@ def _load_shard(run_dir: Path, index: int, count: int) -> dict[str, Any]:
     rerun = f"prbench ... shard.count={count} shard.index={index}"
     if not folder.is_dir():
         raise RunError(f"shard {name} is missing (no folder {folder}): run it ({rerun})")
-    if not (folder / "part.json").exists():
+    if not (folder / PART).exists():
         raise RunError(f"shard {name} is unfinished ({_lines(folder / ITEMS)} judgments so far): "
                        f"relaunch it with resume=true ({rerun} resume=true)")
-    part = json.loads((folder / "part.json").read_text(encoding="utf-8"))
+    part = json.loads((folder / PART).read_text(encoding="utf-8"))
     records = read_items(folder)
     expected = [tuple(k) for k in part["expected"]]
     missing = sum(k not in records for k in expected)
@@ -110,10 +123,7 @@ def load_shards(run_dir: Path) -> list[dict[str, Any]]:
 
 def _combine(shards: list[dict[str, Any]]) -> Outcome:
     parts = [s["part"]["outcome"] for s in shards]
-    usage: dict[str, float] = {}
-    for part in parts:
-        for key, value in part["model_usage"].items():
-            usage[key] = usage.get(key, 0) + value
+    usage = sum_usage(*(part["model_usage"] for part in parts))
     return Outcome(labels=parts[0]["labels"],
                    sizes={u: tuple(v) for p in parts for u, v in p["sizes"].items()},
                    fit_seconds={u: v for p in parts for u, v in p["fit_seconds"].items()},
@@ -131,13 +141,13 @@ def _shard_state(shards_dir: Path) -> dict[str, int]:
 def merge(run_dir: Path) -> RunResult:
     run_dir = Path(run_dir)
     shards = load_shards(run_dir)
-    marker = run_dir / SHARDS / "merged.json"
+    marker = run_dir / SHARDS / MERGED
     items_path = run_dir / ITEMS
     if items_path.exists() and not marker.exists():
         raise RunError(f"{items_path} holds the results of an unsharded run; merge into another run_name=")
     write_json(marker, {"shards": None})  # a merge began: one killed from here on is merged again, not refused
     records = sorted((r for s in shards for r in s["records"]), key=lambda r: r["user_id"])  # stable
-    write_text(items_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    write_text(items_path, item_lines(records))
 
     config = {**shards[0]["config"], "shard": {"count": 1, "index": 0}}  # the unsharded run's config
     write_text(run_dir / CONFIG, OmegaConf.to_yaml(OmegaConf.create(config)))
@@ -157,7 +167,7 @@ def merge_finished(runs_dir: Path) -> list[Path]:
     for shards_dir in sorted(Path(runs_dir).rglob(SHARDS)):
         if not shards_dir.is_dir() or not _shard_state(shards_dir):
             continue
-        marker = shards_dir / "merged.json"
+        marker = shards_dir / MERGED
         if marker.exists() and json.loads(marker.read_text(encoding="utf-8"))["shards"] == _shard_state(shards_dir):
             continue
         try:
@@ -172,16 +182,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_FOLDER", help="a run folder holding shards/")
     args = parser.parse_args(argv)
-    try:
+    with cli_errors("prbench-merge"):
         for run_dir in args.runs:
             try:
                 merge(run_dir)
             except OSError as error:
-                raise disk_full(error, run_dir) or error
+                raise (disk_full(error, run_dir) or error) from None
             print(f"merged {run_dir}")
-    except PrbenchError as error:
-        print(f"prbench-merge: error: {error}", file=sys.stderr)
-        raise SystemExit(getattr(error, "exit_code", 2)) from None
 
 
 if __name__ == "__main__":

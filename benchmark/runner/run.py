@@ -35,9 +35,9 @@ from benchmark.models.layer import CONTROL, Stopped, metered
 from benchmark.records import ORDERS, JudgeItem, UserProfile
 from benchmark.runner.control import RESUME, FailureBudget, disk_full, signal_name, signals_stop_the_run
 from benchmark.runner.finish import Outcome, RunResult, finish
-from benchmark.runner.folder import RunFolder, bound_config, data_fingerprint, write_json, write_text
-from benchmark.runs import CONFIG, PROVENANCE, SHARED
+from benchmark.runner.folder import RunFolder, bound_config, data_fingerprint
 from benchmark.runner.shards import ShardLayout
+from benchmark.runs import CONFIG, PROVENANCE, SHARED, write_json, write_text
 from benchmark.splits import UserSplit, split_benchmark
 from benchmark.splits import summarize as summarize_splits
 from benchmark.store import ItemStore, item_record
@@ -131,8 +131,8 @@ def _run_users(method: Method, splits: Sequence[UserSplit], users: dict[str, Use
 def _latest_only(save: Callable[[], object]) -> Callable[[], None]:
     """`save` for each caller, without making callers wait on the disk: one save at a time, and a call that
     arrives during a save makes the saving thread save once more after it, so the last save sees the
-    latest state. Saving the usage file after each user, in turn under one lock, held 256 users for
-    ~10 ms each on a PRISM-sized run."""
+    latest state. Saving the usage file after each user, in turn under one lock, held 256 users up on a
+    PRISM-sized run (scripts/bench_scale.py)."""
     lock, running, again = threading.Lock(), [False], [False]
 
     def request() -> None:
@@ -159,10 +159,10 @@ def _latest_only(save: Callable[[], object]) -> Callable[[], None]:
 
 @contextmanager
 def _few_collections() -> Iterator[None]:
-    """Python's cyclic GC, quieter while users are in flight. Measured on a PRISM-sized `persona_memory` run
-    against the stand-in server: ~780 young and 6 full collections took 1.8-2.1 s of a 9-10 s run, the full
-    ones walking the whole loaded benchmark while holding the GIL that the feeding threads need. What is
-    loaded is frozen (never scanned until unfrozen) and young objects are collected 70x less often (0.1 s)."""
+    """Python's cyclic GC, quieter while users are in flight. On a PRISM-sized `persona_memory` run against
+    the stand-in server (scripts/bench_scale.py records the GC time), collections took a fifth of the run, the
+    full ones walking the whole loaded benchmark while holding the GIL that the feeding threads need. What is
+    loaded is frozen (never scanned until unfrozen) and young objects are collected 70x less often."""
     threshold = gc.get_threshold()
     gc.collect()
     gc.freeze()
@@ -209,7 +209,7 @@ def run(cfg: DictConfig, run_dir: Path) -> RunResult:
 def _saved(folder: RunFolder) -> str:
     """What the folder holds, for the line a stopped run ends with."""
     try:
-        judged = sum(not r.get("request_failed") for r in ItemStore(folder.items).records.values()) \
+        judged = sum(not r.get("request_failed") for r in ItemStore(folder.items, repair=False).records.values()) \
             if folder.items.exists() else 0
         fits = sum(p.name != SHARED for p in folder.fit_dir.glob("*.json"))
     except Exception:  # noqa: BLE001 - the line must still be printed

@@ -30,16 +30,13 @@ from typing import Any
 from benchmark.config import ShardConfig
 from benchmark.errors import RunError
 from benchmark.runner.finish import Outcome
-from benchmark.runner.folder import RunFolder, differing_keys, result_config, write_json
-from benchmark.runs import SHARDS
+from benchmark.runner.folder import RunFolder, differing_keys, result_config
+from benchmark.runs import PART, SETUP_STATE, SHARDS, shard_name, write_json
 from benchmark.splits import UserSplit
+
 
 def shard_of(user_id: str, count: int) -> int:
     return int(hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16], 16) % count
-
-
-def shard_name(index: int, count: int) -> str:
-    return f"{index}-of-{count}"
 
 
 def users_digest(user_ids: Sequence[str]) -> str:
@@ -88,7 +85,7 @@ class ShardLayout:
     def check_setup(self, config: dict[str, Any], data_digest: str) -> None:
         """Refuse, before anything is written, a shard whose run's setup was computed from another config or
         data (the config that binds a run folder: folder.result_config)."""
-        path = self.run_dir / SHARDS / "setup.json"
+        path = self.run_dir / SHARDS / SETUP_STATE
         if not self.sharded or not path.exists():
             return
         stored = json.loads(path.read_text(encoding="utf-8"))
@@ -104,7 +101,7 @@ class ShardLayout:
         """The method's global state, computed once per run (not once per shard), bound to config and data."""
         if not self.sharded:
             return folder.shared_state(compute)
-        path = self.run_dir / SHARDS / "setup.json"
+        path = self.run_dir / SHARDS / SETUP_STATE
         key = setup_key(config, data_digest)
         with file_lock(path.with_suffix(".lock"), f"shard {self.name}: waiting for another shard's method setup"):
             if path.exists():
@@ -121,7 +118,7 @@ class ShardLayout:
     def write_part(self, folder: RunFolder, outcome: Outcome, expected: list[tuple[str, str]],
                    all_users: list[str]) -> None:
         """The shard is done: what the merge needs besides its items (written last: its presence = complete)."""
-        write_json(folder.path / "part.json", {
+        write_json(folder.path / PART, {
             "shard": self.name, "outcome": asdict(outcome), "expected": [list(k) for k in expected],
             "n_users_total": len(all_users), "users_digest": users_digest(all_users)})
         print(f"[prbench] shard {self.name} done ({len(outcome.sizes)} users); when every shard is done: "

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
-from benchmark.errors import DataError, PrbenchError
+from benchmark.cli import cli_errors
+from benchmark.errors import DataError
 
 DEFAULT_PORT = 7575
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # texts come from local copies or the HF cache, never downloads
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    try:
+    with cli_errors("prbench-view"):
         if not args.results.is_dir():
             raise DataError("no such folder of runs", source=str(args.results))
         if args.out is not None:
@@ -54,9 +54,6 @@ def main(argv: list[str] | None = None) -> None:
         except OSError as error:
             raise DataError(f"cannot serve on 127.0.0.1:{args.port} ({error.strerror or error}); try --port 0") \
                 from None
-    except PrbenchError as error:  # one line and exit code 2, as every prbench command
-        print(f"prbench-view: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
     print(f"prbench-view: serving {args.results} at {url(server)} (Ctrl-C to stop)", flush=True)
     try:
         while True:

@@ -28,8 +28,17 @@ import pandas as pd
 
 from benchmark.runs import SUMMARY, read_per_user, unfinished_runs
 from benchmark.view.jsdata import abbreviate, clean
-from benchmark.view.sources import (REFERENCE, DataCache, RunEntry, fit_state, read_items, reads_oracle, runs_root,
-                                    scan, user_key)
+from benchmark.view.sources import (
+    REFERENCE,
+    DataCache,
+    RunEntry,
+    fit_state,
+    read_items,
+    reads_oracle,
+    runs_root,
+    scan,
+    user_key,
+)
 
 MAX_BINS = 8  # accuracy against training pairs: at most this many bins of about equal numbers of users
 VERDICT = {"first": "1", "second": "2", "tie": "t", "fail": "x"}  # compact codes of the items document

@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 from benchmark.errors import PrbenchError
-from benchmark.view.sources import REFERENCE
 from benchmark.view.documents import Viewer
 from benchmark.view.jsdata import js_put
+from benchmark.view.sources import REFERENCE
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = ("app.js", "app.css")

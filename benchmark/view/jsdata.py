@@ -24,7 +24,7 @@ def _escape(match: re.Match) -> str:
 def js_put(key: str, value: Any) -> bytes:
     """The JS file registering `value` under `key`."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return f"PRB.put({json.dumps(key)},{_UNSAFE.sub(_escape, text)});\n".encode("utf-8")
+    return f"PRB.put({json.dumps(key)},{_UNSAFE.sub(_escape, text)});\n".encode()
 
 
 def clean(value: Any) -> Any:

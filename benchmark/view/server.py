@@ -13,13 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from benchmark.view.sources import REFERENCE
 from benchmark.view.documents import Viewer
 from benchmark.view.export import ASSETS, asset
 from benchmark.view.jsdata import js_put
+from benchmark.view.sources import REFERENCE
 
 HOST = "127.0.0.1"
-TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+         ".css": "text/css; charset=utf-8"}
 CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:"
 
 

@@ -15,8 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import PrbenchError
-from benchmark.runs import (CONFIG, ITEMS, SUMMARY, RunSummary, list_runs, read_config, read_state,
-                            read_summary, user_fit)
+from benchmark.runs import (
+    CONFIG,
+    ITEMS,
+    SUMMARY,
+    RunSummary,
+    list_runs,
+    read_config,
+    read_state,
+    read_summary,
+    user_fit,
+)
 from benchmark.shipped import REFERENCE_DIR
 
 REFERENCE = REFERENCE_DIR / "personalrewardbench.csv"  # the published numbers (as benchmark.report.REFERENCE)
@@ -119,7 +128,7 @@ def reads_oracle(method: dict[str, Any]) -> bool:
         from benchmark.methods import method_class
 
         cls = method_class(str(method.get("kind")))
-        flag = cls.__dict__.get("reads_oracle") if "reads_oracle" in cls.__dict__ else getattr(cls, "reads_oracle")
+        flag = cls.__dict__.get("reads_oracle") if "reads_oracle" in cls.__dict__ else cls.reads_oracle
         if isinstance(flag, property):  # decided by params: evaluate it on the params alone, no model loaded
             probe = object.__new__(cls)
             probe.params = parse_section(cls.Params, params, "method.params")

@@ -32,7 +32,8 @@ class PlantedEmbedder:
 
 
 def planted_models():
-    return SimpleNamespace(embedder=lambda: PlantedEmbedder(), model=SimpleNamespace(embedder="planted", name="planted"),
+    return SimpleNamespace(embedder=lambda: PlantedEmbedder(),
+                           model=SimpleNamespace(embedder="planted", name="planted"),
                            backend=SimpleNamespace(kind="planted"))
 
 

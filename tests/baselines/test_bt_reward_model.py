@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from benchmark.data.loaders import demo_dir
 from benchmark.errors import ConfigError
 from benchmark.methods import build_method
 from benchmark.models import Models
@@ -48,7 +47,8 @@ def test_saved_adapter_reloads_to_identical_scores(trained_rm):
 
 @pytest.mark.slow
 def test_resumed_run_judges_with_the_saved_adapter_without_retraining(trained_rm, tmp_path):
-    """Drop the last 60 judgments; resuming reloads the adapter (no training) and gives them back (up to batch noise)."""
+    """Drop the last 60 judgments; resuming reloads the adapter (no training) and gives them back (up to batch
+    noise)."""
     folder = trained_rm.folder
     items = folder / "items.jsonl"
     lines = items.read_text().splitlines(keepends=True)
@@ -66,5 +66,6 @@ def test_resumed_run_judges_with_the_saved_adapter_without_retraining(trained_rm
     # the same adapter: margins equal up to batch noise (other requests share the batches now), verdicts equal
     # wherever the margin is clear
     assert all(abs(before[(r["pair_id"], r["order"])]["margin"] - r["margin"]) < 0.15 for r in redone)
-    assert all(before[(r["pair_id"], r["order"])]["preferred"] == r["preferred"] for r in redone if abs(r["margin"]) > 0.2)
+    assert all(before[(r["pair_id"], r["order"])]["preferred"] == r["preferred"]
+               for r in redone if abs(r["margin"]) > 0.2)
     assert again.summary["n_judgments"] == trained_rm.summary["n_judgments"]

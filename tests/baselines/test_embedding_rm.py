@@ -2,8 +2,8 @@
 
 import pytest
 
-from benchmark.stats import paired_user_difference
 from benchmark.runner.run import run
+from benchmark.stats import paired_user_difference
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.slow

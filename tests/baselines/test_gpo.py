@@ -6,8 +6,13 @@ real MiniLM embeddings)."""
 import pytest
 import torch
 
-from tests.baselines.planted import (DIM, build, check_learns_planted_taste,
-                                     check_real_run_resumes_without_retraining, check_reload_is_identical)
+from tests.baselines.planted import (
+    DIM,
+    build,
+    check_learns_planted_taste,
+    check_real_run_resumes_without_retraining,
+    check_reload_is_identical,
+)
 
 SMALL = {"width": 32, "feedforward": 64, "layers": 2, "encoder_depth": 2}  # configs/method/gpo_small.yaml
 

@@ -5,9 +5,14 @@ on the demo with real MiniLM embeddings)."""
 import pytest
 import torch
 
-from tests.baselines.planted import (build, check_learns_planted_taste, check_learns_unseen_users_taste,
-                                     check_real_run_resumes_without_retraining, check_reload_is_identical,
-                                     planted_users)
+from tests.baselines.planted import (
+    build,
+    check_learns_planted_taste,
+    check_learns_unseen_users_taste,
+    check_real_run_resumes_without_retraining,
+    check_reload_is_identical,
+    planted_users,
+)
 
 
 def test_learns_a_planted_per_user_taste(tmp_path):

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from benchmark.judging import clip, judge_chat, judgment_from_choice
 from benchmark.models.base import ChoiceResult
 from benchmark.records import JudgeItem, Message
 from benchmark.runner.run import run
+from benchmark.toolkit.judging import clip, judge_chat, judgment_from_choice
 from tests.conftest import make_config
 
 ITEM = JudgeItem("p1", "u1", (Message("user", "Name a cat?"),), "Miso.", "Luna.")
@@ -62,14 +62,14 @@ def test_plain_judge_with_smollm2(tmp_path):
     ("I would recommend Response A.", "first"), ("Response A is short; Response B is long.", None),
 ])
 def test_parse_answer(text, answer):
-    from benchmark.judging import parse_answer
+    from benchmark.toolkit.judging import parse_answer
 
     assert parse_answer(text) == answer
 
 
 def test_reasoning_follow_up_is_a_changed_request_and_failures_are_counted():
-    from benchmark.judging import FOLLOW_UP, judge_by_reasoning
     from benchmark.models.mock import MockChat
+    from benchmark.toolkit.judging import FOLLOW_UP, judge_by_reasoning
 
     def reply(chat):
         if chat[-1].content == FOLLOW_UP:

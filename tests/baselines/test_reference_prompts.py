@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import benchmark.models.dspy_lm  # noqa: F401, I001  (first: it sets LiteLLM's offline switches before dspy loads)
 import pandas as pd
 import pytest
 from synthesizeme.personalrm.default_judge import DefaultJudge
@@ -19,6 +18,7 @@ from synthesizeme.personalrm.synthesizeme import SynthesizeMe
 from synthesizeme.utils.dspy_methods import LLMAsAJudgeProgram
 from synthesizeme.utils.utils import convert_df_to_dspy, flip_augmentation, setup
 
+import benchmark.models.dspy_lm  # noqa: F401, I001  (first: it sets LiteLLM's offline switches before dspy loads)
 from baselines.reference.data import shipped_users
 from baselines.reference.stand_in import DSPyStandIn
 from benchmark.runner.run import run

@@ -12,7 +12,8 @@ def test_fit_records_persona_demos_and_selection(quick, fit_synthesizeme):
     result, chat = fit_synthesizeme("a", smart)
     n_train = dict(zip(result.per_user["user_id"], result.per_user["n_train"]))
     for user, state in states(result.folder).items():
-        assert state["bootstrapped"] == n_train[user.removesuffix(".json")] and 0 < state["verified"] <= n_train[user.removesuffix(".json")]
+        assert (state["bootstrapped"] == n_train[user.removesuffix(".json")]
+                and 0 < state["verified"] <= n_train[user.removesuffix(".json")])
         assert state["persona"] == "This user likes thorough answers." and state["persona_status"] == "induced"
         sel = state["selection"]
         assert sel["candidates"][0]["demos"] == [] and len(sel["candidates"]) >= 2

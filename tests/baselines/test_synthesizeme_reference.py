@@ -7,11 +7,11 @@ import json
 import threading
 import tomllib
 
-import benchmark.models.dspy_lm  # noqa: F401, I001  (first: it sets LiteLLM's offline switches before dspy loads)
 import pandas as pd
 import pytest
 from synthesizeme.utils.utils import convert_df_to_dspy
 
+import benchmark.models.dspy_lm  # noqa: F401, I001  (first: it sets LiteLLM's offline switches before dspy loads)
 from baselines.reference.data import flip_of, reference_rows, shipped_users, train_examples
 from baselines.reference.programs import persona_program
 from benchmark.environment import locked_versions
@@ -49,7 +49,8 @@ def test_flip_is_the_stored_one_else_a_seeded_coin():
     assert coins == [flip_of(pair(i), 0) for i in range(40)] and 10 < sum(coins) < 30
     assert coins != [flip_of(pair(i), 1) for i in range(40)]
     examples = train_examples(reference_rows([pair(1, flip=True), pair(2, flip=False)], 0, "auto"), "u")
-    assert [(e.completion_one, e.chosen) for e in examples] == [("[model]: good 1", "First"), ("[model]: bad 2", "Second")]
+    assert [(e.completion_one, e.chosen) for e in examples] == [("[model]: good 1", "First"),
+                                                                ("[model]: bad 2", "Second")]
 
 
 def test_the_references_converter_without_flip_puts_every_chosen_response_second():
@@ -170,7 +171,8 @@ def test_shipped_users_through_synthesizeme_reference_with_smollm2(tmp_path):
             for rs in shipped_users().values() for i, r in enumerate(rs)]
     data = write_jsonl(tmp_path / "shipped.jsonl", rows)
     cfg = make_config("method=synthesizeme_reference", "data=prism", f"data.path={data}", "split=column",
-                      "split.min_pairs=1", "split.max_users=1", "logger=none", f"cache.path={tmp_path / 'cache.sqlite'}",
+                      "split.min_pairs=1", "split.max_users=1", "logger=none",
+                      f"cache.path={tmp_path / 'cache.sqlite'}",
                       f"results_dir={tmp_path}", "method.params.persona_program=llama3b",
                       "method.params.num_search_candidates=1", "method.params.max_tokens=32")
     result = run(cfg, tmp_path / "run")

@@ -7,8 +7,14 @@ import math
 import pytest
 import torch
 
-from tests.baselines.planted import (DIM, build, check_learns_planted_taste, check_learns_unseen_users_taste,
-                                     check_real_run_resumes_without_retraining, check_reload_is_identical)
+from tests.baselines.planted import (
+    DIM,
+    build,
+    check_learns_planted_taste,
+    check_learns_unseen_users_taste,
+    check_real_run_resumes_without_retraining,
+    check_reload_is_identical,
+)
 
 
 def test_learns_a_planted_per_user_taste(tmp_path):

@@ -39,7 +39,8 @@ def test_options():
     ({**arena_row("x", "u", "model_a"), "winner": None}, "winner", "missing winner"),
     (arena_row("x", "u", "model_c"), "winner", "unknown winner value 'model_c'"),
     (arena_row("x", "u", "model_a", turns=([{"content": "hi", "role": "user"}],
-                                           [{"content": "hi", "role": "user"}, {"content": "yo", "role": "assistant"}])),
+                                           [{"content": "hi", "role": "user"},
+                                            {"content": "yo", "role": "assistant"}])),
      "conversation_a", "no assistant turn"),
 ])
 def test_bad_rows_error_or_skip(row, field, message):

@@ -4,8 +4,7 @@ import copy
 
 import pytest
 
-from benchmark.builders.community_alignment import (CommunityAlignmentOptions, community_alignment_pairs,
-                                                    read_rows)
+from benchmark.builders.community_alignment import CommunityAlignmentOptions, community_alignment_pairs, read_rows
 from benchmark.config import DataConfig
 from benchmark.data import load_benchmark
 from benchmark.errors import DataError

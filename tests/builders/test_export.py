@@ -6,9 +6,9 @@ import sys
 import pytest
 
 from benchmark.builders.cli import load
-from benchmark.builders.export import export
 from benchmark.builders.counts import BuildReport
 from benchmark.builders.curate import CurationOptions, curate
+from benchmark.builders.export import export
 from benchmark.config import DataConfig
 from benchmark.data import load_benchmark
 from tests.builders.fixtures import arena_row, prism_conversations, survey_row
@@ -69,8 +69,8 @@ def test_prism_from_a_folder(tmp_path):
 
 
 def test_curation_caps_and_sampling_are_counted():
-    from tests.conftest import pair_row
     from benchmark.data.validate import parse_pairs
+    from tests.conftest import pair_row
 
     pairs = list(parse_pairs([pair_row(u * 100 + i, user=f"u{u}") for u in range(5) for i in range(3 + 2 * u)],
                              source="t", source_tag="t"))
@@ -87,8 +87,8 @@ def test_llm_filters_are_cached_and_counted(tmp_path):
     from benchmark.models import Models
 
     models = Models({"kind": "mock"}, {"name": "judge-a"}, {"mode": "write", "path": str(tmp_path / "c.sqlite")})
-    from tests.conftest import pair_row
     from benchmark.data.validate import parse_pairs
+    from tests.conftest import pair_row
 
     pairs = list(parse_pairs([pair_row(i, user="u") for i in range(12)], source="t", source_tag="t"))
     opts = CurationOptions(min_pairs=1, personalizable_filter=True, disagreement_filter=True,

@@ -51,7 +51,7 @@ def test_labels_follow_the_users_weights():
         assert sum(w.values()) == pytest.approx(1, abs=1e-5)
         row = rows[int(pair.meta["conversation_id"][3:]) - 1]
 
-        def reward(i):
+        def reward(i, w=w, row=row):
             return sum(w[m] * (row[f"response_{i}_{m}"] - REWARD_MODELS[m][0]) / REWARD_MODELS[m][1] for m in models)
 
         assert reward(pair.meta["chosen_response"]) > reward(pair.meta["rejected_response"]) - 1e-4
@@ -121,8 +121,8 @@ def test_loader_keeps_the_weights_for_oracles_only(tmp_path):
     assert len(bench.pairs) == 32 and len(bench.user_ids) == 4
     profile = bench.profiles["plm_user_0"]
     assert profile.persona_truth.startswith("Simulated PersonalLLM user") and not profile.demographics
-    from baselines.persona import PersonaJudge
     from baselines.longer import PreferLonger
+    from baselines.persona import PersonaJudge
     from benchmark.methods import visible_profile
 
     oracle = PersonaJudge(PersonaJudge.Params(variant="oracle"), None)

@@ -3,8 +3,9 @@ real `prbench` command run against it.
 
 `Server` answers like benchmark/models/stand_in.py (a deterministic function of the prompt, so runs against
 it are comparable) on 127.0.0.1, or fails as told: `fault` for every request, or `pick(body)` naming the
-fault of each request (None: answer it). A fault is one of HTTP 500 / 400, a malformed body, a hang past the client's timeout, or an answer
-the model "gave" that is unusable (no A or B among its top tokens: the model's failure, not the server's).
+fault of each request (None: answer it). A fault is one of HTTP 500 / 400, a malformed body, a hang past the
+client's timeout, or an answer the model "gave" that is unusable (no A or B among its top tokens: the model's
+failure, not the server's).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class Server:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from benchmark import plugins
 from benchmark.config import DataConfig, LoggerConfig, RunConfig, ShardConfig, SplitConfig
 from benchmark.data.loaders import demo_dir
 from benchmark.errors import RunError
 from benchmark.models import CacheConfig, ModelConfig
-from benchmark.models.registry import BACKEND_MODULES, backend_class
+from benchmark.models.registry import backend_class
 from benchmark.runner.folder import OPERATIONAL, RunFolder, bound_config, is_operational, result_config
 from benchmark.runner.main import CONFIG_DIR
 from benchmark.runner.merge import _check_same_run
@@ -58,7 +59,7 @@ def every_config_key() -> set[str]:
     for section, model in (("data", DataConfig), ("split", SplitConfig), ("logger", LoggerConfig),
                            ("shard", ShardConfig), ("cache", CacheConfig), ("model", ModelConfig)):
         keys |= {f"{section}.{field}" for field in model.model_fields}
-    for kind in BACKEND_MODULES:
+    for kind in plugins.names("backend"):
         keys |= {f"backend.{field}" for field in backend_class(kind).Config.model_fields}
     return keys
 

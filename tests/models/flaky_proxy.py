@@ -60,7 +60,7 @@ class FlakyProxy:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def __enter__(self) -> "FlakyProxy":
+    def __enter__(self) -> FlakyProxy:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 

@@ -9,7 +9,7 @@ from benchmark.models.layer import RequestCache, RewardLayer
 from benchmark.models.mock import MockReward
 from benchmark.models.reward_models import Score
 from benchmark.records import Cost, JudgeItem, Message
-from benchmark.verdicts import judge_by_rewards, verdict
+from benchmark.toolkit.verdicts import judge_by_rewards, verdict
 
 
 def item(first="long answer", second="short") -> JudgeItem:

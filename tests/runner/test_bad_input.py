@@ -49,7 +49,8 @@ def bad_inputs(tmp):
     not_db.write_text("not a database")
     mock = ("backend=mock", f"results_dir={tmp}/r")
     return {
-        "garbage parquet": (("data=prism", f"data.path={garbage}", *mock), 2, [f"file {garbage}: not a readable parquet"]),
+        "garbage parquet": (("data=prism", f"data.path={garbage}", *mock), 2,
+                            [f"file {garbage}: not a readable parquet"]),
         "non-UTF-8 jsonl": (("data=prism", f"data.path={latin}", *mock), 2, [f"file {latin}, row 2: not UTF-8"]),
         "results_dir is a file": (("backend=mock", f"results_dir={a_file}"), 2, ["cannot write the run folder",
                                                                                  str(a_file)]),

@@ -9,8 +9,8 @@ import pytest
 from benchmark.data.loaders import demo_dir
 from benchmark.errors import RunError, ServerUnreachable
 from benchmark.runner.folder import RunFolder
-from benchmark.runs import SHARED, state_path
 from benchmark.runner.run import run
+from benchmark.runs import SHARED, state_path
 
 
 def run_dir(cfg):

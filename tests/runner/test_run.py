@@ -28,7 +28,8 @@ def test_outputs(quick):
     per_user = pd.read_csv(folder / "per_user.csv")
     assert list(per_user.columns[:8]) == ["user_id", "n_train", "n_val", "n_test", "n_judgments", "accuracy",
                                           "ci_low", "ci_high"]
-    assert per_user["n_train"].tolist() == [13, 25, 15, 12, 40, 60] and per_user["n_val"].tolist() == [4, 8, 5, 4, 14, 20]
+    assert (per_user["n_train"].tolist() == [13, 25, 15, 12, 40, 60]
+            and per_user["n_val"].tolist() == [4, 8, 5, 4, 14, 20])
     assert len(per_user) == 6 and (per_user["n_judgments"] == 2 * per_user["n_test"]).all()
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["n_judgments"] == 110 and summary["method"] == "plain"

@@ -61,7 +61,8 @@ def build_results(root: Path, reward_model: bool) -> Path:
             record["raw"] = "model said: " + XSS  # a model output holding markup
     items.write_text("".join(json.dumps(r) + "\n" for r in records))
     gone = xss_data(root / "gone.jsonl")
-    demo_run(results, "data=prism", f"data.path={gone}", "method=longer", "run_name=gone/longer", "split.max_users=null")
+    demo_run(results, "data=prism", f"data.path={gone}", "method=longer", "run_name=gone/longer",
+             "split.max_users=null")
     gone.unlink()
     return results
 
@@ -118,7 +119,8 @@ class Browser:
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
-        check = "const r = document.documentElement.dataset.ready; return r !== undefined && r === (location.hash || '#/')"
+        check = ("const r = document.documentElement.dataset.ready; "
+                 "return r !== undefined && r === (location.hash || '#/')")
         while not self.js(check):
             assert time.monotonic() < deadline, f"page {self.js('return location.href')} never became ready"
             time.sleep(0.02)

@@ -86,7 +86,8 @@ def pareto_front(runs: dict[str, dict]) -> set[str]:
     """Runs no other run beats at no more cost (cost: compute seconds), per dataset."""
     front = set()
     for data in {s["data"] for s in runs.values()}:
-        group = sorted(((compute_seconds(s), -s["macro_accuracy"], run) for run, s in runs.items() if s["data"] == data))
+        group = sorted(((compute_seconds(s), -s["macro_accuracy"], run)
+                        for run, s in runs.items() if s["data"] == data))
         best = -math.inf
         for _, neg_macro, run in group:
             if -neg_macro > best:

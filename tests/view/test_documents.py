@@ -99,7 +99,8 @@ def test_documents_hold_the_runs_numbers_and_verdicts(view_results, reference):
         assert shown[key]["raw"] == record["raw"]
     assert page["fit"]["state"]["memory"]  # what the method was sent: its memory of past choices
     texts = viewer.document(page["texts"])
-    pairs = {json.loads(line)["pair_id"]: json.loads(line) for line in (demo_dir() / "pairs.jsonl").read_text().splitlines()}
+    pairs = {json.loads(line)["pair_id"]: json.loads(line)
+             for line in (demo_dir() / "pairs.jsonl").read_text().splitlines()}
     for pair in texts["pairs"]:
         assert (pair["chosen"], pair["rejected"]) == (pairs[pair["id"]]["chosen"], pairs[pair["id"]]["rejected"])
     assert {p["id"] for p in texts["pairs"] if p["split"] == "test"} == {p for p, _ in expected}
@@ -123,7 +124,8 @@ def test_the_persona_is_shown_only_to_what_an_oracle_method_saw(view_results):
 def test_texts_are_stored_once_per_data_and_split(view_results, tmp_path):
     page = export_viewer(view_results, tmp_path / "site")
     texts = sorted((tmp_path / "site" / "data" / "t").rglob("*.js"))
-    demo_users = {u for u in pd.read_csv(view_results / "runs/demo/longer/per_user.csv", dtype={"user_id": str})["user_id"]}
+    demo_users = {u for u in pd.read_csv(view_results / "runs/demo/longer/per_user.csv",
+                                         dtype={"user_id": str})["user_id"]}
     assert len([t for t in texts if t.parent.name == Viewer(view_results).entries[0].data_key]) == len(demo_users)
     assert len(texts) == len(demo_users) + 3  # three demo runs share them; xss has 3 users; gone has none
     assert page.name == "index.html" and (page.parent / "static" / "app.js").exists()
@@ -193,11 +195,13 @@ def test_cli_help_and_bad_input(tmp_path):
     assert help_.returncode == 0 and "--out DIR" in help_.stdout and "#/user/<run>/<user>" in help_.stdout
     missing = cli(str(tmp_path / "nowhere"))
     assert missing.returncode == 2
-    assert missing.stderr.strip().splitlines() == [f"prbench-view: error: file {tmp_path / 'nowhere'}: no such folder of runs"]
+    assert missing.stderr.strip().splitlines() == [f"prbench-view: error: file {tmp_path / 'nowhere'}: "
+                                                   "no such folder of runs"]
     not_mine = tmp_path / "occupied"
     (not_mine / "static").mkdir(parents=True)
     refused = cli(str(tmp_path), "--out", str(not_mine))
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "not written by prbench-view" in refused.stderr
+    assert (refused.returncode == 2 and refused.stderr.count("\n") == 1
+            and "not written by prbench-view" in refused.stderr)
 
 
 def test_cli_serves_on_a_free_port_and_prints_its_url(view_results):

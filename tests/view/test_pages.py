@@ -15,8 +15,22 @@ from selenium.webdriver.support.ui import Select
 from benchmark.data.loaders import demo_dir
 from benchmark.view.export import export_viewer
 from tests.view.conftest import Browser
-from tests.view.pages import (TABLE_ROWS, VERDICTS, ci, compute_seconds, enc, expected_verdict, items, pair_facts,
-                              pareto_front, pct, per_user, run_link, summary, user_link)
+from tests.view.pages import (
+    TABLE_ROWS,
+    VERDICTS,
+    ci,
+    compute_seconds,
+    enc,
+    expected_verdict,
+    items,
+    pair_facts,
+    pareto_front,
+    pct,
+    per_user,
+    run_link,
+    summary,
+    user_link,
+)
 
 pytestmark = pytest.mark.slow
 DEMO_RUNS = ("demo/longer", "demo/persona_memory", "demo/persona_oracle", "demo/reward_model")
@@ -42,7 +56,8 @@ def test_leaderboard_shows_every_run_published_numbers_and_the_pareto_front(brow
         s = summaries[run]
         assert cells["macro [95% CI]"] == f"{pct(s['macro_accuracy'])} {ci(*s['macro_ci'])}", run
         assert cells["micro [95% CI]"] == f"{pct(s['micro_accuracy'])} {ci(*s['micro_ci'])}", run
-        assert cells["soft"] == pct(s["soft_accuracy"]) and cells["failures"] == f"{s['failures']} ({pct(s['failure_rate'])}%)"
+        assert (cells["soft"] == pct(s["soft_accuracy"])
+                and cells["failures"] == f"{s['failures']} ({pct(s['failure_rate'])}%)")
         assert cells["published"] == ("55.00 [50.00, 60.00]" if run == "demo/longer" else "")
     assert rows["demo/longer"]["soft"] == "n/a"  # a method without probabilities: n/a, never 0
     matched = browser.js(TABLE_ROWS, "table.reference-matched")
@@ -51,7 +66,8 @@ def test_leaderboard_shows_every_run_published_numbers_and_the_pareto_front(brow
     assert matched[0]["cells"]["difference"] == ("+" if 100 * micro >= 55 else "") + f"{100 * micro - 55:.2f}"
     unmatched = browser.js(TABLE_ROWS, "table.reference-unmatched")
     assert [u["cells"]["data"] for u in unmatched] == ["prism"]  # not beside any run, in its own table
-    points = browser.js("return [...document.querySelectorAll('#cost circle')].map(c => [c.dataset.run, c.dataset.front])")
+    points = browser.js("return [...document.querySelectorAll('#cost circle')]"
+                        ".map(c => [c.dataset.run, c.dataset.front])")
     assert sorted(run for run, _ in points) == sorted(ALL_RUNS)
     assert {run for run, front in points if front == "1"} == pareto_front(summaries)
     assert all(compute_seconds(s) >= 0 for s in summaries.values())
@@ -89,7 +105,8 @@ def test_run_page_is_the_per_user_table_and_its_sort_and_filters_work(browser, b
     click("accuracy")
     assert [r["data"]["user"] for r in shown()] == table.sort_values("accuracy", kind="stable")["user_id"].tolist()
     click("accuracy")
-    assert [r["data"]["user"] for r in shown()] == table.sort_values("accuracy", ascending=False, kind="stable")["user_id"].tolist()
+    assert [r["data"]["user"] for r in shown()] == table.sort_values("accuracy", ascending=False,
+                                                                     kind="stable")["user_id"].tolist()
 
     browser.driver.find_element(By.ID, "f-acc-max").send_keys("50")
     low = table[100 * table["accuracy"] <= 50 + 1e-9]
@@ -102,7 +119,8 @@ def test_run_page_is_the_per_user_table_and_its_sort_and_filters_work(browser, b
     assert sorted(r["data"]["user"] for r in shown()) == sorted(table[table["n_train"] >= median]["user_id"])
     browser.driver.find_element(By.ID, "f-train-min").clear()
     Select(browser.driver.find_element(By.ID, "f-ci")).select_by_visible_text("contains 50%")
-    assert sorted(r["data"]["user"] for r in shown()) == sorted(table[(table["ci_low"] <= 0.5) & (table["ci_high"] >= 0.5)]["user_id"])
+    assert sorted(r["data"]["user"] for r in shown()) == sorted(table[(table["ci_low"] <= 0.5)
+                                                                      & (table["ci_high"] >= 0.5)]["user_id"])
     Select(browser.driver.find_element(By.ID, "f-ci")).select_by_visible_text("any")
     Select(browser.driver.find_element(By.ID, "f-failures")).select_by_visible_text("with failures")
     assert shown() == [] and count() == f"0 of {len(table)} users shown"  # the demo RM never fails
@@ -140,7 +158,8 @@ def test_a_deep_link_opens_the_user_with_their_accuracy_and_verdicts(browser, br
         assert sorted(c["pair"] for c in cards) == sorted(mine)
         for card in cards:
             assert card["rows"] == [expected_verdict(records[(card["pair"], o)]) for o in ("AB", "BA")]
-            assert (card["chosen"], card["rejected"]) == (texts[card["pair"]]["chosen"], texts[card["pair"]]["rejected"])
+            assert (card["chosen"], card["rejected"]) == (texts[card["pair"]]["chosen"],
+                                                          texts[card["pair"]]["rejected"])
 
 
 def test_pair_link_filters_and_search(browser, browser_results):
@@ -165,7 +184,8 @@ def test_pair_link_filters_and_search(browser, browser_results):
     assert shown() == sorted(facts)
     texts = demo_pairs()
     query = texts[pair]["context"][-1]["content"][:30]
-    haystack = lambda p: " ".join([p, *(m["content"] for m in texts[p]["context"]), texts[p]["chosen"], texts[p]["rejected"],  # noqa: E731
+    haystack = lambda p: " ".join([p, *(m["content"] for m in texts[p]["context"]),  # noqa: E731
+                                   texts[p]["chosen"], texts[p]["rejected"],
                                    *(records[(p, o)]["raw"] or "" for o in ("AB", "BA"))]).lower()
     browser.driver.find_element(By.ID, "f-text").send_keys(query)
     assert pair in shown() and shown() == sorted(p for p in facts if query.lower() in haystack(p))
@@ -191,8 +211,10 @@ def test_compare_shows_per_user_differences_and_the_pairs_the_runs_disagree_on(b
     browser.open(f"#/compare/{enc(a)},{enc(b)}")
     ia, ib = items(browser_results, a), items(browser_results, b)
     pairs = {(r["user_id"], p) for (p, _), r in ia.items()}
-    disagree = {(u, p) for u, p in pairs if any(ia[(p, o)]["preferred"] != ib[(p, o)]["preferred"] for o in ("AB", "BA"))}
-    assert browser.driver.find_element(By.ID, "disagree-count").text.startswith(f"{len(disagree)} of {len(pairs)} pairs")
+    disagree = {(u, p) for u, p in pairs
+                if any(ia[(p, o)]["preferred"] != ib[(p, o)]["preferred"] for o in ("AB", "BA"))}
+    assert browser.driver.find_element(By.ID, "disagree-count").text.startswith(f"{len(disagree)} of "
+                                                                                f"{len(pairs)} pairs")
     rows = browser.js(TABLE_ROWS, "table.disagreements")
     assert {(r["data"]["user"], r["data"]["pair"]) for r in rows} == disagree
     ta, tb = per_user(browser_results, a).set_index("user_id"), per_user(browser_results, b).set_index("user_id")
@@ -200,7 +222,8 @@ def test_compare_shows_per_user_differences_and_the_pairs_the_runs_disagree_on(b
     expected = {u: 100 * (tb.accuracy[u] - ta.accuracy[u]) for u in ta.index}
     assert [r["data"]["user"] for r in diffs] == sorted(ta.index, key=lambda u: expected[u])  # sorted by the difference
     for r in diffs:
-        assert r["cells"]["[2] − [1]"] == ("+" if expected[r["data"]["user"]] >= 0 else "") + f"{expected[r['data']['user']]:.2f}"
+        assert r["cells"]["[2] − [1]"] == (("+" if expected[r["data"]["user"]] >= 0 else "")
+                                           + f"{expected[r['data']['user']]:.2f}")
     link = browser.js("return document.querySelector('table.disagreements a.mono').getAttribute('href')")
     browser.open(link, reload=False)
     assert browser.js("return document.querySelector('.pair.target').dataset.pair") == link.rsplit("/", 1)[1]

@@ -20,7 +20,8 @@ def browser(request, chromium, viewer_urls) -> Browser:
 
 def open_everything(browser: Browser) -> None:
     """Unfold every folded part (fit state, training pairs) so that all of the page is built."""
-    browser.js("document.querySelectorAll('details').forEach(d => { d.open = true; d.dispatchEvent(new Event('toggle')); })")
+    browser.js("document.querySelectorAll('details').forEach(d => { d.open = true; "
+               "d.dispatchEvent(new Event('toggle')); })")
 
 
 def markup_ran(browser: Browser) -> dict:

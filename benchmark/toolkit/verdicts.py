@@ -8,7 +8,7 @@ from scipy.special import expit
 
 from benchmark.models.reward_models import Score
 from benchmark.records import JudgeItem, Judgment, Message
-from benchmark.user_context import with_about
+from benchmark.toolkit.user_context import with_about
 
 
 def conversations(item: JudgeItem, about: str | None, placement: str) -> list[tuple[Message, ...]]:

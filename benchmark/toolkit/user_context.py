@@ -1,9 +1,9 @@
 """What a method may tell a model about a user, and where in the conversation it goes.
 
 Sources: the user's survey `demographics`, their `stated` preferences, a `memory` of past choices, the
-`oracle` persona (demo only), or the per-user prompt a SynthesizeMe run saved (`synthesizeme`: read from
-that run's `fit/<user>.json`, never recomputed). Placement: a `system` message, or a `preamble` before the
-first user turn.
+`oracle` persona (demo only), or the per-user prompt a SynthesizeMe run saved (`synthesizeme`: its method
+reads that run's `fit/<user>.json` through `Method.fitted_about_user`, never recomputed). Placement: a
+`system` message, or a `preamble` before the first user turn.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pydantic import Field
 
 from benchmark.config import Section
 from benchmark.errors import DataError
-from benchmark.judging import clip
-from benchmark.methods import UserData
+from benchmark.methods import State, UserData, method_class
 from benchmark.records import Message
-from benchmark.runs import read_state, user_fit
+from benchmark.runs import read_config, read_state, user_fit
+from benchmark.toolkit.judging import clip
 
 NEEDS = {"demographics": "survey demographics (e.g. data=prism_raw)", "stated": "stated preferences",
          "oracle": "a ground-truth persona (only the demo benchmark has one)"}
@@ -53,20 +53,29 @@ def render_memory(pairs: Sequence[dict], max_chars: int) -> str:
     return "Past choices of this user:\n" + "\n".join(blocks)
 
 
-def saved_synthesizeme_prompt(run_dir: Path, user: UserData) -> str | None:
-    """The `about_user` prompt a SynthesizeMe run saved for this user; refuses one fit on other pairs."""
+def saved_about_user(run_dir: Path, user: UserData) -> str | None:
+    """What the run in `run_dir` (a SynthesizeMe run) learned about this user, as its method reads its own fit
+    state (`Method.fitted_about_user`): the run is never recomputed."""
     path = user_fit(run_dir, user.user_id)
     if not path.exists():
         raise DataError(f"no SynthesizeMe fit for user {user.user_id!r}; run method=synthesizeme with the same "
                         f"data and split first (its run folder is context.synthesizeme_run)", source=str(path))
+    kind = read_config(run_dir).get("method", {}).get("kind")
     state = read_state(path, user.user_id)["state"]
+    try:
+        return method_class(kind).fitted_about_user(state, user)
+    except DataError as error:  # the fit does not fit this user: name its file
+        raise DataError(str(error), source=str(path)) from None
+
+
+def check_fit_split(state: State, user: UserData) -> None:
+    """Refuses a SynthesizeMe-style fit state (`demos` with pair ids, `bootstrapped` train pairs) made on other
+    pairs than `user`'s train pairs."""
     train_ids = {p.pair_id for p in user.train}
     foreign = [d["pair_id"] for d in state.get("demos", []) if d["pair_id"] not in train_ids]
     if foreign or state.get("bootstrapped", len(train_ids)) != len(train_ids):
         raise DataError(f"the SynthesizeMe fit was made on another split (demos {foreign}, "
-                        f"{state.get('bootstrapped')} train pairs vs {len(train_ids)} here)",
-                        source=str(path), field="demos")
-    return state.get("about_user")
+                        f"{state.get('bootstrapped')} train pairs vs {len(train_ids)} here)", field="demos")
 
 
 def about_user(ctx: UserContext, user: UserData) -> str | None:
@@ -78,7 +87,7 @@ def about_user(ctx: UserContext, user: UserData) -> str | None:
     if ctx.source == "synthesizeme":
         if not ctx.synthesizeme_run:
             raise DataError("context.source=synthesizeme needs context.synthesizeme_run (a SynthesizeMe run folder)")
-        return saved_synthesizeme_prompt(Path(ctx.synthesizeme_run), user)
+        return saved_about_user(Path(ctx.synthesizeme_run), user)
     profile = user.profile
     text = {"demographics": render_demographics(profile.demographics) if profile.demographics else None,
             "stated": profile.stated, "oracle": profile.persona_truth}[ctx.source]
