@@ -6,7 +6,7 @@ server; written to results/bench/reference.json.
   the disk cache empty at the start), then the fitted program on the user's test pairs in both orders
   through `dspy.Evaluate` with its `num_workers` (8) threads. Its wall time is the sum of the per-user times.
   `--drivers N` runs N copies side by side over interleaved shares of the users, each with its own stand-in
-  and caches, so that 60 users at 1 s per generation take ~40 minutes instead of ~5 hours: the sum of the
+  and caches, so that 60 users at 1 s per generation take ~30 minutes with 4 instead of ~1.5 hours: the sum of the
   per-user times is still what one driver takes (its users are independent and run one after another; the
   drivers use well under the machine's 2 cores, recorded as process CPU time and load average);
 - prbench: `method=synthesizeme_reference` (the same code through prbench's model layer: request cache,
@@ -235,7 +235,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench" / "reference.json")
     parser.add_argument("--repeats", type=int, default=1, help="prbench runs; the median run counts (shared machine)")
     parser.add_argument("--reference-from", type=Path, help="take the reference side from an earlier result file "
-                        "(same --users / --generate-s) instead of rerunning it (~5 h at 60 users with one driver)")
+                        "(same --users / --generate-s) instead of rerunning it (~1.5 h at 60 users with one driver)")
     parser.add_argument("--drivers", type=int, default=1, help="copies of the reference's driver side by side, "
                         "each one user at a time with its own stand-in; its wall is the sum of per-user times")
     parser.add_argument("--driver", nargs=3, help=argparse.SUPPRESS)  # internal: the reference's driver process
