@@ -21,7 +21,6 @@ Neither is ever cached. `CONTROL` is how a run stops every model call at once (a
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import json
 import random
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from benchmark.errors import ConfigError
+from benchmark.locks import file_lock
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.concurrency import IN_FLIGHT, Coalescer
 from benchmark.models.reward_models import Score
@@ -83,22 +83,6 @@ class RetryPolicy:
         raise AssertionError("unreachable")
 
 
-@contextmanager
-def _setup_lock(path: Path) -> Iterator[None]:
-    """An flock on `<cache>.lock` while a process opens the cache. SQLite answers "database is locked" at
-    once, ignoring its busy timeout, when processes switch one fresh file to WAL together (measured: 22
-    openers refused in 200 four-process races); this serialises that moment. None where the folder is
-    read-only."""
-    try:
-        handle = open(f"{path}.lock", "a")
-    except OSError:
-        yield
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released on close, and by the OS if the process dies
-        yield
-
-
 class RequestCache:
     """SQLite store of model answers. `read` serves hits and stores nothing; `write` also stores misses."""
 
@@ -122,8 +106,11 @@ class RequestCache:
                                   f"point cache.path at another file, or pass cache.mode=off") from None
 
     def _open(self, path: Path) -> None:
+        """Opens the cache under a lock on `<cache>.lock` (none where the folder is read-only). SQLite answers
+        "database is locked" at once, ignoring its busy timeout, when processes switch one fresh file to WAL
+        together (22 openers were refused in 200 four-process races); the lock serialises that moment."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _setup_lock(path):
+        with file_lock(Path(f"{path}.lock"), optional=True):
             self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
             self._setup()
 

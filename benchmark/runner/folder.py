@@ -9,7 +9,6 @@ a process writing a folder holds a lock on it. A refused run changes nothing in 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from typing import Any
 
 from benchmark.config import config_changes
 from benchmark.errors import RunError
+from benchmark.locks import try_lock
 from benchmark.records import sum_usage
 from benchmark.runs import (
     FINGERPRINT,
@@ -140,15 +140,12 @@ class RunFolder:
     def _acquire(self) -> None:
         """One writer per folder: an flock (released by the OS on exit, kill -9 included)."""
         try:
-            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fd = try_lock(self.path / ".lock")
         except OSError as error:
             raise RunError(f"cannot write the run folder {self.path}: {error.strerror or error}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        if fd is None:
             raise RunError(f"run folder {self.path} is in use by another prbench process; wait for it to finish, "
-                           f"or choose another run_name=") from None
+                           f"or choose another run_name=")
         self._lock = fd
 
     def close(self) -> None:

@@ -8,27 +8,26 @@ folder without clobbering one another:
     <run>/shards/setup.json    the method's global `setup` state (e.g. a trained reward model's path)
     <run>/method/              files a method saves (the trained model), shared by every shard
 
-Global `setup` runs once: the first shard to get there takes a POSIX (fcntl) lock on `shards/setup.lock`,
-computes and writes the state; the others wait on the lock, then read it. POSIX locks work across the
-nodes of a cluster on NFS v4 and Lustre; they are released by the kernel when a job dies, so a killed
-first shard leaves no stale lock (the next one to get the lock computes the state).
+Global `setup` runs once: the first shard to get there takes the lock on `shards/setup.lock`
+(benchmark/locks.py: it works across the nodes of a cluster on NFS and Lustre), computes and writes the state;
+the others wait on the lock, then read it. The kernel releases it when a job dies, so a killed first shard
+leaves no stale lock (the next one to get the lock computes the state).
 `prbench-merge <run>` (runner/merge.py) then writes the run's own items.jsonl, per_user.csv and summary.json.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from benchmark.config import ShardConfig
 from benchmark.errors import RunError
+from benchmark.locks import file_lock
 from benchmark.runner.finish import Outcome
 from benchmark.runner.folder import RunFolder, differing_keys, result_config
 from benchmark.runs import PART, SETUP_STATE, SHARDS, shard_name, write_json
@@ -47,22 +46,6 @@ def setup_key(config: dict[str, Any], data_digest: str) -> str:
     """What a global setup depends on: the config that binds a run folder (folder.result_config), and the data."""
     subset = {**result_config(config), "data_digest": data_digest}
     return hashlib.sha256(json.dumps(subset, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-@contextmanager
-def file_lock(path: Path, waiting: str):
-    """An exclusive POSIX lock on `path` for the `with` block; says `waiting` when another holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        try:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            print(f"[prbench] {waiting}", flush=True)
-            fcntl.lockf(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 class ShardLayout:

@@ -78,12 +78,13 @@ def test_memory_shows_k_training_choices_only(quick, selection):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("method", "mode"), [
-    ("persona_memory", "logprob"), ("persona_memory", "reasoning"), ("persona_oracle", "logprob"),
-    ("persona_oracle", "reasoning"), ("synthesizeme_persona", "logprob"), ("synthesizeme_demos", "logprob")])
+    ("persona_memory", "logprob"), ("persona_oracle", "logprob"), ("persona_oracle", "reasoning"),
+    ("synthesizeme_persona", "logprob"), ("synthesizeme_demos", "logprob")])
 def test_variants_run_with_smollm2(quick, method, mode):
-    """Every persona variant and SynthesizeMe ablation that the demo supports; persona variants in both judge
-    modes. The ablations judge in logprob mode only (CI time): their fit is SynthesizeMe's, which
-    tests/baselines/test_synthesizeme.py runs with the reasoning judge (and resumes)."""
+    """Every persona variant and SynthesizeMe ablation that the demo supports. The reasoning judge runs once
+    over a persona prompt (oracle: memory's longer prompt took ~3 minutes of CI); the ablations judge in
+    logprob mode only (CI time): their fit is SynthesizeMe's, which tests/baselines/test_synthesizeme.py runs
+    with the reasoning judge (and resumes)."""
     args = [f"method={method}", f"method.params.mode={mode}", "method.params.max_reasoning_tokens=32",
             "split.max_users=1", "split.seed=3", f"run_name={method}-{mode}"]  # a user of 14 pairs: CI time
     if method.startswith("synthesizeme"):
