@@ -1,5 +1,6 @@
 """What the learned personalized reward models (VPL, PAL, GPO) share: frozen embeddings of
-(conversation, response), seeded episode sampling, weights bound to the run that trained them, the
+(conversation, response), seeded episode sampling and the
+meta-training loop over it (GPO, VPL), weights bound to the run that trained them, the
 judgments a per-user reward gives, and the label their runs carry.
 
 The representation of one response in its conversation (`embed_responses`):
@@ -22,10 +23,11 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -140,6 +142,41 @@ def sample_episodes(users: Sequence[UserPairs], rng: np.random.Generator, batch_
     tc, tmask = pad([t[0] for t in tgt], width_t)
     tr, _ = pad([t[1] for t in tgt], width_t)
     return Episodes(cc, cr, cmask, tc, tr, tmask, index)
+
+
+class EpisodeSizes(Protocol):
+    """The settings of `train_on_episodes` (fields of GPO's and VPL's Params)."""
+
+    steps: int
+    batch_users: int
+    max_context: int
+    max_target: int
+
+
+def train_on_episodes(net: torch.nn.Module, users: Sequence[UserPairs], rng: np.random.Generator,
+                      optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LRScheduler,
+                      sizes: EpisodeSizes, step_loss: Callable[[int, Episodes], tuple[torch.Tensor, torch.Tensor]],
+                      ) -> list[dict[str, float]]:
+    """The meta-training loop GPO and VPL share, on one thread: each step samples episodes, `step_loss(step,
+    batch)` (step from 1) gives the loss and the target pairs' margins, and one optimizer and schedule step
+    follows. Returns the training curve: loss and target accuracy, means over each 100 steps."""
+    curve, window = [], []
+    net.train()
+    with one_thread():
+        for step in range(1, sizes.steps + 1):
+            batch = sample_episodes(users, rng, sizes.batch_users, sizes.max_context, sizes.max_target)
+            loss, margin = step_loss(step, batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            right = ((margin > 0) & batch.tgt_mask).sum() / batch.tgt_mask.sum()
+            window.append((loss.item(), float(right)))
+            if step % 100 == 0 or step == sizes.steps:
+                curve.append(curve_point(step, *np.mean(window, axis=0)))
+                window = []
+    net.eval()
+    return curve
 
 
 @contextmanager

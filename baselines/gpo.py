@@ -55,16 +55,15 @@ from torch import nn
 from baselines.embedded_pairs import (
     Episodes,
     bt_loss,
-    curve_point,
     embed_items,
     embed_pairs,
     embedding_label,
     judgments,
     load_module,
     one_thread,
-    sample_episodes,
     save_module,
     seed_torch,
+    train_on_episodes,
     user_pairs,
 )
 from baselines.unseen import HeldOutUsers, split_training_users
@@ -153,21 +152,12 @@ class GroupPreferenceOptimization(Method):
         net = self._net(dim)
         optimizer = torch.optim.Adam(net.parameters(), lr=p.lr)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=p.steps)
-        curve, window = [], []
-        net.train()
-        with one_thread():
-            for step in range(1, p.steps + 1):
-                batch = sample_episodes(data, rng, p.batch_users, p.max_context, p.max_target)
-                margin = self._margins(net, batch)
-                loss = bt_loss(margin, batch.tgt_mask)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                window.append((loss.item(), float(((margin > 0) & batch.tgt_mask).sum() / batch.tgt_mask.sum())))
-                if step % 100 == 0 or step == p.steps:
-                    curve.append(curve_point(step, *np.mean(window, axis=0)))
-                    window = []
+
+        def step_loss(_: int, batch: Episodes) -> tuple[torch.Tensor, torch.Tensor]:
+            margin = self._margins(net, batch)
+            return bt_loss(margin, batch.tgt_mask), margin
+
+        curve = train_on_episodes(net, data, rng, optimizer, schedule, p, step_loss)
         sha = save_module(net, self.workdir / "gpo.pt")
         return {"weights": "gpo.pt", "sha256": sha, "dim": dim, "embedder": self.models.model.embedder,
                 "n_users": len(data), "n_pairs": sum(len(u) for u in data), "unseen_users": unseen, "curve": curve}

@@ -59,16 +59,15 @@ from torch import nn
 from baselines.embedded_pairs import (
     Episodes,
     bt_loss,
-    curve_point,
     embed_items,
     embed_pairs,
     embedding_label,
     judgments,
     load_module,
     one_thread,
-    sample_episodes,
     save_module,
     seed_torch,
+    train_on_episodes,
     user_pairs,
 )
 from baselines.unseen import HeldOutUsers, split_training_users
@@ -170,44 +169,22 @@ class VariationalPreferenceLearning(Method):
         dim = data[0].chosen.shape[1]
         net = self._net(dim)
         optimizer = torch.optim.AdamW(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-        with one_thread():
-            curve = self._train(net, data, optimizer, generator, rng)
+        cycle = p.anneal_steps or p.steps
+        step_loss = lambda step, batch: self._bound(net, batch, generator, anneal(step - 1, cycle))
+        curve = train_on_episodes(net, data, rng, optimizer, cosine_with_warmup(optimizer, p.steps), p, step_loss)
         sha = save_module(net, self.workdir / "vpl.pt")
         return {"weights": "vpl.pt", "sha256": sha, "dim": dim, "embedder": self.models.model.embedder,
                 "n_users": len(data), "n_pairs": sum(len(u) for u in data), "unseen_users": unseen, "curve": curve}
 
-    def _train(self, net: VPLNet, data: list, optimizer: torch.optim.Optimizer, generator: torch.Generator,
-               rng: np.random.Generator) -> list[dict[str, float]]:
-        """Steps of the bound on sampled episodes; returns the training curve (means over 100 steps)."""
-        p = self.params
-        schedule = cosine_with_warmup(optimizer, p.steps)
-        cycle = p.anneal_steps or p.steps
-        curve, window = [], []
-        net.train()
-        for step in range(1, p.steps + 1):
-            batch = sample_episodes(data, rng, p.batch_users, p.max_context, p.max_target)
-            loss, accuracy = self._bound(net, batch, generator, anneal(step - 1, cycle))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            window.append((loss.item(), accuracy))
-            if step % 100 == 0 or step == p.steps:
-                curve.append(curve_point(step, *np.mean(window, axis=0)))
-                window = []
-        net.eval()
-        return curve
-
     def _bound(self, net: VPLNet, batch: Episodes, generator: torch.Generator,
-               kl_multiplier: float) -> tuple[torch.Tensor, float]:
-        """Negative variational bound per target pair, and the target accuracy under the sampled z."""
+               kl_multiplier: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Negative variational bound per target pair, and the target pairs' margins under the sampled z."""
         mean, log_var = net.posterior(batch.ctx_chosen, batch.ctx_rejected, batch.ctx_mask)
         noise = self.params.noise_scale * torch.randn(mean.shape, generator=generator)
         z = net.latent_z(mean, log_var, noise)
         margin = net.reward(batch.tgt_chosen, z) - net.reward(batch.tgt_rejected, z)
         kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(-1).mean()
-        accuracy = float(((margin > 0) & batch.tgt_mask).sum() / batch.tgt_mask.sum())
-        return bt_loss(margin, batch.tgt_mask) + self.params.beta * kl_multiplier * kl, accuracy
+        return bt_loss(margin, batch.tgt_mask) + self.params.beta * kl_multiplier * kl, margin
 
     def restore(self, shared: State) -> None:
         super().restore(shared)

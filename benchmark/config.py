@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -27,6 +27,29 @@ def holds_secret(value: Any) -> bool:
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # true: every key of the section is operational (see `operational`)
+    all_operational: ClassVar[bool] = False
+
+
+def operational(default: Any, **constraints: Any) -> Any:
+    """A field that cannot change what a model is asked, how its answer is read, or what a fit computes
+    (where the run is written, how fast and how robustly the same requests are sent, what is logged): a
+    resume, and the shards of one run, may differ in it. Every other key binds a run folder
+    (runner/folder.py); `root_config.operational_keys` reads these marks, so no list of keys is kept by hand."""
+    return Field(default, json_schema_extra={"operational": True}, **constraints)
+
+
+def operational_fields(sections: dict[str, type[BaseModel]]) -> list[str]:
+    """The dotted keys marked operational in `sections` (name -> model; "" for the top-level keys): a whole
+    section (`all_operational`), or one field (`operational`)."""
+    keys = []
+    for name, model in sections.items():
+        if getattr(model, "all_operational", False):
+            keys.append(name)
+            continue
+        keys += [f"{name}.{field}" if name else field for field, info in model.model_fields.items()
+                 if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("operational")]
+    return keys
 
 
 def config_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
@@ -87,6 +110,7 @@ class SplitConfig(Section):
 
 
 class LoggerConfig(Section):
+    all_operational: ClassVar[bool] = True  # what is logged
     kind: Literal["none", "wandb"] = "none"
     project: str = "prbench"
     entity: str | None = None
@@ -97,6 +121,7 @@ class LoggerConfig(Section):
 class ShardConfig(Section):
     """`count` jobs share one run; this job judges the users whose id hashes to `index` (runner/shards.py)."""
 
+    all_operational: ClassVar[bool] = True  # a shard judges its users as the whole run would
     count: int = Field(1, ge=1)
     index: int = Field(0, ge=0)
 
@@ -110,13 +135,13 @@ class ShardConfig(Section):
 class RunConfig(Section):
     """Top-level keys of a run (the rest are the config groups)."""
 
-    run_name: str
-    results_dir: str = "results"
-    resume: bool = False
+    run_name: str = operational(...)  # where the run goes
+    results_dir: str = operational("results")
+    resume: bool = operational(False)
     seed: int = 0
     batch_size: int = Field(8, ge=1)
-    users_in_flight: int | None = Field(None, ge=1)  # None: as many as the backend can use
-    bootstrap: int = Field(1000, ge=100)
+    users_in_flight: int | None = operational(None, ge=1)  # None: as many as the backend can use
+    bootstrap: int = operational(1000, ge=100)  # CIs are recomputed
     # failed requests (server or connection, not the model's answers) allowed per item to judge; one more
     # stops the run without tables (exit 1), and so does a run in which every request failed
-    max_failure_rate: float = Field(0.05, ge=0, le=1)
+    max_failure_rate: float = operational(0.05, ge=0, le=1)

@@ -107,13 +107,18 @@ class MethodConfig(Section):
     params: dict[str, Any] = {}
 
 
-def build_method(cfg: Any, models: Models) -> tuple[MethodConfig, Method]:
+def parse_method(cfg: Any) -> tuple[MethodConfig, Section]:
+    """The `method` section, and its params validated by the Params of its kind."""
     if (cfg or {}).get("kind") is None:
         raise ConfigError(f"config method.kind: missing (method=external needs method.kind=<the name of an "
                           f"installed `{ENTRY_POINT_GROUP}` entry point>)")
     method_cfg = parse_section(MethodConfig, cfg, "method")
-    cls = method_class(method_cfg.kind)
-    return method_cfg, cls(parse_section(cls.Params, method_cfg.params, "method.params"), models)
+    return method_cfg, parse_section(method_class(method_cfg.kind).Params, method_cfg.params, "method.params")
+
+
+def build_method(cfg: Any, models: Models) -> tuple[MethodConfig, Method]:
+    method_cfg, params = parse_method(cfg)
+    return method_cfg, method_class(method_cfg.kind)(params, models)
 
 
 def visible_profile(method: Method, profile: UserProfile) -> UserProfile:

@@ -11,6 +11,7 @@ from benchmark.errors import ConfigError
 from benchmark.methods import build_method, method_class
 from benchmark.models import Models
 from benchmark.models.registry import backend_class
+from benchmark.root_config import RootConfig
 from benchmark.runner.main import CONFIG_DIR
 from tests.conftest import ROOT, make_config
 
@@ -30,12 +31,16 @@ def test_every_group_has_options(group):
 def test_every_option_composes_and_validates(group, option):
     external = {"method": "method.kind=longer", "backend": "backend.kind=mock", "data": "data.loader=demo"}
     cfg = make_config(f"{group}={option}", *([external[group]] if option == "external" else []))
-    parse_section(DataConfig, cfg.data, "data")
-    parse_section(SplitConfig, cfg.split, "split")
-    parse_section(LoggerConfig, cfg.logger, "logger")
-    top = {k: cfg[k] for k in RunConfig.model_fields if k in cfg}
-    parse_section(RunConfig, top, "")
-    build_method(cfg.method, Models(cfg.backend, cfg.model))
+    root = RootConfig.from_hydra(cfg)  # every section, variants included: no unknown key, no wrong type
+    assert root.resolved["method"]["name"] == root.method.name
+    root.build()
+
+
+def test_an_unknown_key_anywhere_is_named():
+    for override, key in (("+bogus=1", "bogus"), ("+split.bogus=1", "split.bogus"), ("+shard.bogus=1", "shard.bogus"),
+                          ("+backend.bogus=1", "backend.bogus"), ("+method.params.bogus=1", "method.params.bogus")):
+        with pytest.raises(ConfigError, match=rf"config {key.replace('.', '[.]')}: Extra inputs"):
+            RootConfig.from_hydra(make_config(override))
 
 
 def test_default_sweep_lists_existing_methods():
@@ -151,16 +156,24 @@ def _code_default(cfg, path):
     return None if field is None or field.is_required() else (field.get_default(call_default_factory=True),)
 
 
+def _standalone(path: Path) -> bool:
+    """A method or backend file that inherits no other file and names a kind (not `external`)."""
+    raw = OmegaConf.load(path)
+    return "defaults" not in raw and raw.get("kind") is not None
+
+
 BASE_FILES = ["config.yaml"] + sorted(f"{p.parent.name}/{p.name}" for group in ("method", "backend")
-                                      for p in (Path(CONFIG_DIR) / group).glob("*.yaml")
-                                      if OmegaConf.load(p).get("kind") == p.stem)  # not variants
+                                      for p in (Path(CONFIG_DIR) / group).glob("*.yaml") if _standalone(p))
+VARIANTS = sorted(f"{p.parent.name}/{p.name}" for group in ("method", "backend")
+                  for p in (Path(CONFIG_DIR) / group).glob("*.yaml") if "defaults" in OmegaConf.load(p))
 
 
 @pytest.mark.parametrize("file", BASE_FILES)
 def test_base_configs_restate_the_code_defaults_exactly(file):
-    """config.yaml and the file named after each method / backend kind list the knobs with the code's defaults
-    (so `key=value` overrides work without `+`); a value there that differs from the pydantic default is drift.
-    Variants (plain_reasoning, transformers_gpu, experiments) override on purpose and are not checked."""
+    """config.yaml and each method / backend file that inherits no other (the file named after a kind, the
+    persona_* variants) list the knobs with the code's defaults (so `key=value` overrides work without `+`);
+    a value there that differs from the pydantic default is drift. Variants that inherit a file override on
+    purpose (next test); experiments are not checked."""
     group, _, option = file.removesuffix(".yaml").rpartition("/")
     raw = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / file), resolve=False)
     cfg = make_config(*([f"{group}={option}"] if group else []))
@@ -172,3 +185,21 @@ def test_base_configs_restate_the_code_defaults_exactly(file):
         if default is not None and value != default[0]:
             drift.append(f"{'.'.join(path)}: {value!r} in {file}, {default[0]!r} in the code")
     assert not drift, "; ".join(drift)
+
+
+@pytest.mark.parametrize("file", VARIANTS)
+def test_variants_change_what_they_restate(file):
+    """A variant (`defaults: [<base>, _self_]`) sets only what differs from its base: a value equal to the
+    base's says nothing and would hide a later change of the base."""
+    group, _, option = file.removesuffix(".yaml").rpartition("/")
+    raw = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / file), resolve=False)
+    base = next(d for d in raw["defaults"] if d != "_self_")
+    composed = OmegaConf.to_container(make_config(f"{group}={base}")[group], resolve=False)
+    same = []
+    for path, value in _leaves(raw):
+        node = composed
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if value == node:
+            same.append(".".join(path))
+    assert not same, f"{file} restates its base {base}: {same}"

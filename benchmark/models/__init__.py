@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from benchmark.config import Section, parse_section
 from benchmark.models.base import ChatModel, ChoiceResult, Generation, GenerationParams
@@ -31,6 +31,7 @@ class ModelConfig(Section):
 
 
 class CacheConfig(Section):
+    all_operational: ClassVar[bool] = True  # a cached answer is the answer the same request got
     mode: Literal["off", "read", "write"] = "write"
     path: str | None = None  # default: <prbench cache>/requests.sqlite
 

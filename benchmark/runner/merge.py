@@ -22,9 +22,10 @@ from benchmark.cli import cli_errors
 from benchmark.config import LoggerConfig, RunConfig, parse_section
 from benchmark.errors import PrbenchError, RunError
 from benchmark.records import sum_usage
+from benchmark.root_config import is_operational
 from benchmark.runner.control import disk_full
 from benchmark.runner.finish import Outcome, RunResult, finish
-from benchmark.runner.folder import is_operational
+from benchmark.runner.folder import config_operational_keys
 from benchmark.runner.shards import shard_of
 from benchmark.runs import (
     CONFIG,
@@ -97,7 +98,8 @@ def _load_shard(run_dir: Path, index: int, count: int) -> dict[str, Any]:
 
 def _check_same_run(first: dict[str, Any], shard: dict[str, Any]) -> None:
     a, b = _flat(first["config"]), _flat(shard["config"])
-    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and not is_operational(k))
+    keys = config_operational_keys(first["config"])
+    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and not is_operational(k, keys))
     if differ:
         shown = ", ".join(f"{k} ({a.get(k)!r} != {b.get(k)!r})" for k in differ[:3])
         raise RunError(f"shard {shard['name']} was run with a different config than shard {first['name']}: "

@@ -25,14 +25,14 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from benchmark.config import DataConfig, LoggerConfig, RunConfig, ShardConfig, SplitConfig, parse_section
+from benchmark.config import RunConfig
 from benchmark.data import load_benchmark
 from benchmark.errors import Interrupted, RequestsFailed, Signalled
-from benchmark.methods import Method, UserData, build_method, visible_profile
-from benchmark.models import Models
+from benchmark.methods import Method, UserData, visible_profile
 from benchmark.models.concurrency import IN_FLIGHT
 from benchmark.models.layer import CONTROL, Stopped, metered
 from benchmark.records import ORDERS, JudgeItem, UserProfile
+from benchmark.root_config import RootConfig
 from benchmark.runner.control import RESUME, FailureBudget, disk_full, signal_name, signals_stop_the_run
 from benchmark.runner.finish import Outcome, RunResult, finish
 from benchmark.runner.folder import RunFolder, bound_config, data_fingerprint
@@ -42,8 +42,6 @@ from benchmark.splits import UserSplit, split_benchmark
 from benchmark.splits import summarize as summarize_splits
 from benchmark.store import ItemStore, item_record
 from benchmark.tracking import provenance, scrub
-
-CONFIG_GROUPS = ("data", "split", "method", "backend", "model", "logger", "cache", "experiment", "hydra", "shard")
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -188,12 +186,13 @@ def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float
     return {k: v - before.get(k, 0) for k, v in after.items()}
 
 
-def run(cfg: DictConfig, run_dir: Path) -> RunResult:
-    layout = ShardLayout(run_dir, parse_section(ShardConfig, cfg.get("shard"), "shard"))
+def run(cfg: DictConfig | RootConfig, run_dir: Path) -> RunResult:
+    root = cfg if isinstance(cfg, RootConfig) else RootConfig.from_hydra(cfg)
+    layout = ShardLayout(run_dir, root.shard)
     folder = RunFolder(layout.folder)  # a shard writes its own part of the run folder
     try:
         with signals_stop_the_run():
-            return _run(cfg, run_dir, layout, folder)
+            return _run(root, run_dir, layout, folder)
     except Signalled as signalled:
         raise Interrupted(f"stopped by {signal_name(signalled)}: {_saved(folder)}; to continue, {RESUME}",
                           signalled.signum) from None
@@ -217,20 +216,15 @@ def _saved(folder: RunFolder) -> str:
     return f"{judged} judgments and {fits} user fits are saved in {folder.path}"
 
 
-def _run(cfg: DictConfig, run_dir: Path, layout: ShardLayout, folder: RunFolder) -> RunResult:
-    raw = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"}
-    config = scrub(raw)
-    bound = bound_config(raw, config)  # what the folder's state is bound to
-    settings = parse_section(RunConfig, {k: v for k, v in config.items() if k not in CONFIG_GROUPS}, "")
-    data_cfg = parse_section(DataConfig, cfg.data, "data")
-    split_cfg = parse_section(SplitConfig, cfg.split, "split")
-    logger_cfg = parse_section(LoggerConfig, cfg.logger, "logger")
-    models = Models(cfg.backend, cfg.model, cfg.get("cache"))
-    method_cfg, method = build_method(cfg.method, models)
+def _run(root: RootConfig, run_dir: Path, layout: ShardLayout, folder: RunFolder) -> RunResult:
+    config = scrub(root.resolved)
+    bound = bound_config(root.resolved, config)  # what the folder's state is bound to
+    settings = root.run.model_copy(update={"run_name": config["run_name"]})  # scrubbed: the summary holds it
+    models, method = root.build()
 
     folder.open(bound, settings.resume)
-    bench = load_benchmark(data_cfg, models)
-    splits = split_benchmark(bench, split_cfg)
+    bench = load_benchmark(root.data, models)
+    splits = split_benchmark(bench, root.split)
     print(f"[prbench] {bench.name}: {summarize_splits(splits)}")
     data_digest = data_fingerprint(splits, bench.profiles)
     store = ItemStore(folder.items)  # a damaged items file refuses the run here, before anything is written
@@ -259,7 +253,7 @@ def _run(cfg: DictConfig, run_dir: Path, layout: ShardLayout, folder: RunFolder)
                                                  lambda: _setup(method, list(users.values()), budget, folder))
             method.restore(shared)
             with tqdm(total=len(expected), initial=len(expected) - pending, unit="judgment",
-                      desc=f"{method_cfg.name} on {bench.name}") as bar:
+                      desc=f"{root.method.name} on {bench.name}") as bar:
                 fit = _run_users(method, splits, users, folder, store, settings, workers, bar,
                                  after_user=_latest_only(save_usage))
         except BaseException:
@@ -273,13 +267,13 @@ def _run(cfg: DictConfig, run_dir: Path, layout: ShardLayout, folder: RunFolder)
 
     usage = save_usage()
     _stop_on_failed_requests(budget, fit, _delta(usage_start, models.usage()).get("calls", 0), folder)
-    outcome = Outcome({"run_name": settings.run_name, "data": bench.name, "method": method_cfg.name,
+    outcome = Outcome({"run_name": settings.run_name, "data": bench.name, "method": root.method.name,
                        "model": method.model_label}, {s.user_id: (len(s.train), len(s.val)) for s in splits},
                       fit.seconds, fit.calls, setup_seconds, usage, _throughput(usage, wall_s, workers))
     if layout.sharded:  # the run's tables come from prbench-merge, once every shard is done
         layout.write_part(folder, outcome, expected, all_users)
         return RunResult(folder.path, {}, pd.DataFrame())
-    return finish(run_dir, (store.records[k] for k in expected), outcome, settings, logger_cfg, config, folder.items)
+    return finish(run_dir, (store.records[k] for k in expected), outcome, settings, root.logger, config, folder.items)
 
 
 def _stop_on_failed_requests(budget: FailureBudget, fit: FitCosts, calls: float, folder: RunFolder) -> None:

@@ -1,8 +1,9 @@
 """Only settings that can change a result refuse a resume, and a refused run changes nothing on disk.
 
 Every config key is in exactly one of the two lists below: a new key fails
-`test_every_config_key_is_classified` until it is put in one (and, if it may change, in
-benchmark/runner/folder.py's OPERATIONAL, the one list the run folder, the shards and the merge use)."""
+`test_every_config_key_is_classified` until it is put in one (and, if it may change, marked
+`operational(...)` on its typed section: benchmark/root_config.py's `operational_keys` reads the marks, for
+the run folder, the shards and the merge)."""
 
 import json
 from pathlib import Path
@@ -16,7 +17,8 @@ from benchmark.data.loaders import demo_dir
 from benchmark.errors import RunError
 from benchmark.models import CacheConfig, ModelConfig
 from benchmark.models.registry import backend_class
-from benchmark.runner.folder import OPERATIONAL, RunFolder, bound_config, is_operational, result_config
+from benchmark.root_config import is_operational, operational_keys
+from benchmark.runner.folder import RunFolder, bound_config, result_config
 from benchmark.runner.main import CONFIG_DIR
 from benchmark.runner.merge import _check_same_run
 from benchmark.runner.shards import setup_key
@@ -69,11 +71,17 @@ def binds(key: str) -> bool:
 
 
 def test_every_config_key_is_classified():
-    assert set(OPERATIONAL) == MAY_CHANGE
+    marked = {kind: operational_keys(kind) for kind in plugins.names("backend")}
+    assert set().union(*marked.values()) == MAY_CHANGE
+    for kind, keys in marked.items():  # a backend's marks are its own fields, and the sections' marks
+        fields = {f"backend.{field}" for field in backend_class(kind).Config.model_fields}
+        assert {k for k in keys if k.startswith("backend.")} == {k for k in MAY_CHANGE if k in fields}, kind
+        assert {k for k in keys if not k.startswith("backend.")} == {k for k in MAY_CHANGE if "backend." not in k}
+    operational = set().union(*marked.values())
     keys = every_config_key()
     assert {"backend.timeout_s", "backend.max_concurrency", "method.params.max_response_chars"} <= keys
-    unclassified = sorted(k for k in keys if not binds(k) and not is_operational(k))
-    both = sorted(k for k in keys if binds(k) and is_operational(k))
+    unclassified = sorted(k for k in keys if not binds(k) and not is_operational(k, operational))
+    both = sorted(k for k in keys if binds(k) and is_operational(k, operational))
     assert not unclassified, f"classify these config keys (BINDS or MAY_CHANGE): {unclassified}"
     assert not both, f"in both lists: {both}"
     config = OmegaConf.to_container(make_config("backend=openai"), resolve=True)
