@@ -217,7 +217,9 @@ def side(result: dict, generate_s: float) -> dict:
             "prompt_tokens": server["prompt_tokens"], "prompt_tokens_per_user": server["prompt_tokens"] / n,
             "requests_in_flight_mean_while_any": round(server["requests_in_flight_mean"], 2),
             "requests_in_flight_max": server["requests_in_flight_max"],
-            "requests_in_flight_mean_over_wall": round(requests * generate_s / result["wall_s"], 2),
+            # Little's law with the stand-in's latency: n/a when the stand-in answers at once
+            "requests_in_flight_mean_over_wall": round(requests * generate_s / result["wall_s"], 2) if generate_s
+            else None,
             "cpu_steal_fraction": result["cpu_steal_fraction"],
             "process_cpu_s": round(result["process_cpu_s"], 1),
             "load_average_before": result["load_average_before"], "load_average_after": result["load_average_after"],

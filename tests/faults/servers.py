@@ -18,13 +18,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
 
 from benchmark.models.stand_in import answer
 from benchmark.store import ItemStore
+from tests.loopback import JSONHandler, LoopbackServer
 
 FAULTS = ("500", "400", "malformed", "hang", "unusable")
 TIMING = ["seconds", "fit_seconds"]  # per_user.csv columns that are wall-clock times
@@ -34,7 +34,7 @@ SUMMARY_VARIES = {"run_name", "setup_seconds", "fit_seconds", "seconds_per_judgm
                   "prompt_tokens_per_s"}
 
 
-class Server:
+class Server(LoopbackServer):
     def __init__(self, fault: str | None = None, pick: Callable[[dict], str | None] | None = None,
                  delay_s: float = 0.0, hang_s: float = 30.0):
         self.fault, self.pick, self.delay_s, self.hang_s = fault, pick, delay_s, hang_s
@@ -42,10 +42,7 @@ class Server:
         self.kinds: list[str] = []  # "one_token" / "generation", per request answered ok
         lock, server = threading.Lock(), self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(JSONHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 fault = server.fault or (server.pick(body) if server.pick else None)
@@ -67,27 +64,7 @@ class Server:
                     server.kinds.append("one_token" if body.get("max_tokens") == 1 else "generation")
                 self._send(200, json.dumps(reply).encode())
 
-            def _send(self, status: int, data: bytes) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout, a stop)
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> Server:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
     def mend(self) -> None:
         self.fault, self.pick = None, None

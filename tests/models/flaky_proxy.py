@@ -7,12 +7,13 @@ import random
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.loopback import JSONHandler, LoopbackServer
 
 FAILURES = ("500", "429", "timeout", "malformed")
 
 
-class FlakyProxy:
+class FlakyProxy(LoopbackServer):
     def __init__(self, upstream: str, failure_rate: float = 0.3, hang_s: float = 3.0, seed: int = 0,
                  max_requests: int = 5000, slow_s: float | None = None):
         self.upstream, self.counts = upstream.rstrip("/"), {k: 0 for k in (*FAILURES, "ok")}
@@ -20,10 +21,7 @@ class FlakyProxy:
         rng, lock = random.Random(seed), threading.Lock()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(JSONHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with lock:
@@ -47,26 +45,7 @@ class FlakyProxy:
                         proxy.slow += 1
                 self._send(response.status, data)
 
-            def _send(self, status: int, data: bytes) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> FlakyProxy:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
     @property
     def failures(self) -> int:
