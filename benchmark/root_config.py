@@ -73,10 +73,6 @@ class RootConfig:
         return cls(sections[""], sections["data"], sections["split"], sections["logger"], sections["shard"],
                    sections["cache"], sections["model"], backend, method, params, resolved)
 
-    @property
-    def operational(self) -> tuple[str, ...]:
-        return operational_keys(self.backend.kind)
-
     def build(self) -> tuple[Models, Method]:
         """The run's models and its method."""
         models = Models(self.backend, self.model, self.cache)
