@@ -1,4 +1,5 @@
-"""Extensions, found by entry point: one group per kind, each extension named once (the entry point's name).
+"""Extensions, found by entry point: one group per kind, each extension named once (the entry point's name;
+two installed packages declaring one name differently are refused, never one picked).
 
 | group              | config key    | value                                       |
 |--------------------|---------------|---------------------------------------------|
@@ -38,8 +39,12 @@ def load(kind: str, name: Any, field: str, check: Callable[[Any], bool], expecte
     """The `kind` extension `name` (the value of config key `field`), loading its entry point on first use;
     a ConfigError naming `field` if it is not installed, fails to import or is not `expected`."""
     if name not in _loaded[kind]:
-        group = GROUPS[kind]
-        for point in entry_points(group=group, name=str(name)):
+        points = entry_points(group=GROUPS[kind], name=str(name))
+        if len({point.value for point in points}) > 1:  # never pick one silently: a run names only `name`
+            declared = "; ".join(sorted(f"{point.value} (package {_package(point)})" for point in points))
+            raise ConfigError(f"config {field}: {kind} {name!r} is declared by more than one installed package: "
+                              f"{declared}; uninstall one")
+        for point in points:
             try:
                 value = point.load()
             except Exception as error:  # a broken plug-in: name it instead of a traceback
@@ -55,3 +60,7 @@ def load(kind: str, name: Any, field: str, check: Callable[[Any], bool], expecte
         raise ConfigError(f"config {field}: unknown {kind} {name!r} (known: {', '.join(sorted(names(kind)))}; "
                           f"one from another package needs an installed `{GROUPS[kind]}` entry point{hint})")
     return _loaded[kind][name]
+
+
+def _package(point: Any) -> str:
+    return point.dist.name if point.dist is not None else "unknown"

@@ -38,8 +38,8 @@ from scipy import stats as scipy_stats
 from benchmark.cli import cli_errors
 from benchmark.config import DataConfig, config_changes, parse_section
 from benchmark.environment import environment_difference
-from benchmark.errors import CheckFailed, DataError, PrbenchError, utf8
-from benchmark.runs import read_run
+from benchmark.errors import CheckFailed, PrbenchError
+from benchmark.runs import read_json, read_run
 from benchmark.store import item_digest
 
 FORMAT = 3
@@ -189,14 +189,6 @@ def item_digests(data_config: dict, records: dict) -> dict[str, str]:
             raise PrbenchError(f"pair {pair_id!r} of the run is not in its data ({bench.name}); the data changed")
         out[f"{pair_id}/{order}"] = item_digest(pair)
     return out
-
-
-def read_json(path: Path) -> dict:
-    text = utf8(Path(path).read_bytes(), str(path))
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise DataError(f"not valid JSON ({error.msg})", source=str(path), row=error.lineno) from None
 
 
 def differences(ours: object, theirs: object, key: str) -> list[str]:

@@ -135,6 +135,15 @@ def write_json(path: Path, value: Any) -> None:
     write_text(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def read_json(path: Path) -> Any:
+    """A JSON file; a DataError naming the file (and row) when it is not UTF-8 or not valid JSON."""
+    text = utf8(Path(path).read_bytes(), str(path))
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(f"not valid JSON ({error.msg})", source=str(path), row=error.lineno) from None
+
+
 def write_summary(folder: Path, summary: dict[str, Any]) -> None:
     """summary.json, checked first as `read_summary` will read it back (a summary it could not read is a bug)."""
     text = json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"

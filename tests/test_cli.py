@@ -47,3 +47,14 @@ def test_every_main_takes_argv(program):
     module, function = SCRIPTS[program].split(":")
     params = inspect.signature(getattr(importlib.import_module(module), function)).parameters
     assert list(params) == ["argv"] and params["argv"].default is None
+
+
+@pytest.mark.parametrize(("override", "reason"), [("data.bogus=1", "Could not override 'data.bogus'"),
+                                                  ("data=nosuch", "Could not find 'data/nosuch'"),
+                                                  ("data.path=[unclosed", "no viable alternative")])
+def test_prbench_data_names_a_bad_override_in_one_line(override, reason, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "benchmark.builders.cli", "inspect", override], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    line = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert line.startswith(f"prbench-data: error: config overrides {override}: ") and reason in line, line

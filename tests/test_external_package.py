@@ -157,6 +157,27 @@ def test_an_unknown_name_names_the_entry_point_group(tmp_path, group, kind, mess
         in done.stderr, done.stderr[-2000:]
 
 
+def test_a_name_two_packages_declare_is_refused(monkeypatch):
+    """A run records only the name: picking one of two packages' extensions silently could change a resumed
+    run's code under the same fingerprint."""
+    from importlib.metadata import EntryPoint, EntryPoints
+
+    from benchmark import plugins
+    from benchmark.errors import ConfigError
+
+    points = EntryPoints([EntryPoint("twice", "pkg_a.methods:A", "prbench.methods"),
+                          EntryPoint("twice", "pkg_b.methods:B", "prbench.methods"),
+                          EntryPoint("once", "pkg_a.methods:A", "prbench.methods"),
+                          EntryPoint("once", "pkg_a.methods:A", "prbench.methods")])
+    monkeypatch.setattr(plugins, "entry_points", lambda **select: points.select(**select))
+    with pytest.raises(ConfigError, match=r"^config method.kind: method 'twice' is declared by more than one "
+                                          r"installed package: pkg_a.methods:A \(package unknown\); "
+                                          r"pkg_b.methods:B \(package unknown\); uninstall one$"):
+        plugins.load("method", "twice", "method.kind", lambda value: True, "a Method")
+    with pytest.raises(ConfigError, match="entry point 'once' = 'pkg_a.methods:A' failed to load"):
+        plugins.load("method", "once", "method.kind", lambda value: True, "a Method")  # one target, declared twice
+
+
 def test_the_core_never_imports_baselines():
     import ast
 

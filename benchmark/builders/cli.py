@@ -13,11 +13,12 @@ from collections import Counter
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 from benchmark.cli import cli_errors
 from benchmark.config import DataConfig, SplitConfig, parse_section
-from benchmark.errors import PrbenchError
+from benchmark.errors import ConfigError, PrbenchError
 from benchmark.records import Benchmark
 from benchmark.splits import UserSplit, split_benchmark, summarize
 
@@ -27,8 +28,13 @@ def load(overrides: list[str]):
     from benchmark.models import Models
     from benchmark.runner.main import CONFIG_DIR
 
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+    except HydraException as error:  # an unknown key or option, a bad override: one line, exit 2
+        lines = str(error).split("\nConfig search path")[0].splitlines()  # not the search path Hydra appends
+        reason = " ".join(line.strip() for line in lines if line.strip())
+        raise ConfigError(f"config overrides {' '.join(overrides)}: {reason}") from None
     data = parse_section(DataConfig, cfg.data, "data")
     bench = load_benchmark(data, Models(cfg.backend, cfg.model, cfg.cache))
     return cfg, bench, split_benchmark(bench, parse_section(SplitConfig, cfg.split, "split"))

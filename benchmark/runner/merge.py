@@ -11,7 +11,6 @@ merges the sharded runs it finished by itself (benchmark/runner/callbacks.py).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from benchmark.runs import (
     SHARDS,
     read_config,
     read_items,
+    read_json,
     shard_name,
     write_json,
     write_text,
@@ -80,7 +80,7 @@ def _load_shard(run_dir: Path, index: int, count: int) -> dict[str, Any]:
     if not (folder / PART).exists():
         raise RunError(f"shard {name} is unfinished ({_lines(folder / ITEMS)} judgments so far): "
                        f"relaunch it with resume=true ({rerun} resume=true)")
-    part = json.loads((folder / PART).read_text(encoding="utf-8"))
+    part = read_json(folder / PART)
     records = read_items(folder)
     expected = [tuple(k) for k in part["expected"]]
     missing = sum(k not in records for k in expected)
@@ -154,7 +154,7 @@ def merge(run_dir: Path) -> RunResult:
     config = {**shards[0]["config"], "shard": {"count": 1, "index": 0}}  # the unsharded run's config
     write_text(run_dir / CONFIG, OmegaConf.to_yaml(OmegaConf.create(config)))
     write_json(run_dir / PROVENANCE, {**provenance(), "merged_shards": {
-        s["name"]: json.loads((s["folder"] / PROVENANCE).read_text(encoding="utf-8")) for s in shards}})
+        s["name"]: read_json(s["folder"] / PROVENANCE) for s in shards}})
     settings = parse_section(RunConfig, {k: config[k] for k in RunConfig.model_fields if k in config}, "")
     logger_cfg = parse_section(LoggerConfig, config.get("logger"), "logger")
     result = finish(run_dir, records, _combine(shards), settings, logger_cfg, config, items_path)
@@ -170,9 +170,9 @@ def merge_finished(runs_dir: Path) -> list[Path]:
         if not shards_dir.is_dir() or not _shard_state(shards_dir):
             continue
         marker = shards_dir / MERGED
-        if marker.exists() and json.loads(marker.read_text(encoding="utf-8"))["shards"] == _shard_state(shards_dir):
-            continue
         try:
+            if marker.exists() and read_json(marker).get("shards") == _shard_state(shards_dir):
+                continue
             merge(shards_dir.parent)
             merged.append(shards_dir.parent)
         except PrbenchError as error:

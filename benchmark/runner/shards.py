@@ -86,7 +86,8 @@ class ShardLayout:
             return folder.shared_state(compute)
         path = self.run_dir / SHARDS / SETUP_STATE
         key = setup_key(config, data_digest)
-        with file_lock(path.with_suffix(".lock"), f"shard {self.name}: waiting for another shard's method setup"):
+        with file_lock(path.with_suffix(".lock"), f"shard {self.name}: waiting for another shard's method setup",
+                       across_hosts=True):
             if path.exists():
                 self.check_setup(config, data_digest)  # a shard may have written it since the check
                 stored = json.loads(path.read_text(encoding="utf-8"))

@@ -26,14 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.runs import SUMMARY, read_per_user, unfinished_runs
+from benchmark.runs import SUMMARY, read_items, read_per_user, unfinished_runs
 from benchmark.view.jsdata import abbreviate, clean
 from benchmark.view.sources import (
     REFERENCE,
     DataCache,
     RunEntry,
     fit_state,
-    read_items,
     reads_oracle,
     runs_root,
     scan,
@@ -114,7 +113,7 @@ class Viewer:
             cached = self._runs.get(entry.key)
             if cached is None or cached.stamp != stamp:
                 grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-                for record in read_items(entry.folder):
+                for record in read_items(entry.folder).values():  # a failed request's retry replaces it
                     grouped[str(record["user_id"])].append(record)
                 for records in grouped.values():
                     records.sort(key=lambda r: (str(r["pair_id"]), str(r["order"])))

@@ -1,8 +1,7 @@
 """What the viewer reads: finished run folders (through benchmark.runs, never writing to them) and the data
 the runs were made on (texts are not in items.jsonl), loaded once per (data, split) config.
 
-`read_items` and `reads_oracle` belong in benchmark/runs.py and benchmark/methods.py; they are here until
-their owners take them (see the package docstring of benchmark.view).
+`reads_oracle` belongs in benchmark/methods.py; it is here until its owner takes it.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from typing import Any
 from benchmark.errors import PrbenchError
 from benchmark.runs import (
     CONFIG,
-    ITEMS,
     SUMMARY,
     RunSummary,
     list_runs,
@@ -79,30 +77,6 @@ def scan(results: Path) -> tuple[list[RunEntry], list[str]]:
         except (PrbenchError, OSError, ValueError) as error:
             problems.append(f"{folder}: {error}")
     return entries, problems
-
-
-def read_items(folder: Path) -> list[dict[str, Any]]:
-    """items.jsonl, read only: complete lines, nothing written back. (benchmark.store.ItemStore, behind
-    runs.read_items, truncates a torn last line in place: right for a runner that resumes the folder, wrong for
-    a viewer that may look at a folder another process is writing.)"""
-    path = Path(folder) / ITEMS
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    data = data[:data.rfind(b"\n") + 1]  # a partial last line is a write in progress
-    records = []
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        row = data[:error.start].count(b"\n") + 1
-        raise PrbenchError(f"file {path}, row {row}: not UTF-8 text (byte {error.start})") from None
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise PrbenchError(f"file {path}, row {number}: corrupt results line ({error.msg})") from None
-    return records
 
 
 def fit_state(folder: Path, user_id: str) -> tuple[dict[str, Any] | None, str | None]:

@@ -74,10 +74,12 @@ def test_changed_labels_on_resume_are_refused(quick, tmp_path):
     assert truth != before
 
     lines = (folder / "items.jsonl").read_text().splitlines()
-    (folder / "items.jsonl").write_text("\n".join(lines[:20]) + "\n")  # killed midway
+    killed = "\n".join(lines[:20]) + "\n" + lines[20][:30]  # killed midway, its last line torn
+    (folder / "items.jsonl").write_text(killed)
     (folder / "summary.json").unlink()
     with pytest.raises(RunError, match="data changed"):
         run(quick("method=longer", f"data.path={original}", "run_name=longer", "resume=true"), folder)
+    assert (folder / "items.jsonl").read_text() == killed  # a refused resume changes nothing
 
 
 def test_split_change_is_a_data_change(quick):

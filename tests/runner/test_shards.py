@@ -14,6 +14,7 @@ from baselines.longer import PreferLonger
 from benchmark.errors import RunError
 from benchmark.methods import register_method
 from benchmark.runner.merge import main as merge_main
+from benchmark.runner.merge import merge_finished
 from benchmark.runner.run import run
 from benchmark.runner.shards import shard_of
 from tests.conftest import make_config
@@ -88,7 +89,18 @@ def test_merge_names_a_missing_changed_or_unfinished_shard(tmp_path, capsys):
     assert "shard 2-of-3 was run with a different config than shard 0-of-3: batch_size (8 != 4)" in merge_error()
     shard(2, "resume=true", "backend.latency_s=0.001")  # writes its config.yaml again
 
-    (run_dir / "shards" / "1-of-3" / "part.json").unlink()  # as if killed before its end
+    part = run_dir / "shards" / "1-of-3" / "part.json"
+    finished = part.read_text()
+    part.write_text("{")  # a damaged file: named in one line, never a traceback
+    assert f"prbench-merge: error: file {part}, row 1: not valid JSON" in merge_error()
+    part.write_text(finished)
+    marker = run_dir / "shards" / "merged.json"
+    marker.write_text("{")  # the end of a sweep reports a run it cannot merge, and goes on
+    assert merge_finished(tmp_path / "runs") == []
+    assert f"prbench-merge: {run_dir} not merged: file {marker}, row 1: not valid JSON" in capsys.readouterr().err
+    marker.unlink()
+
+    part.unlink()  # as if killed before its end
     assert "shard 1-of-3 is unfinished" in merge_error()
     shard(1, "resume=true")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import urllib.error
@@ -104,6 +105,20 @@ def test_documents_hold_the_runs_numbers_and_verdicts(view_results, reference):
     for pair in texts["pairs"]:
         assert (pair["chosen"], pair["rejected"]) == (pairs[pair["id"]]["chosen"], pairs[pair["id"]]["rejected"])
     assert {p["id"] for p in texts["pairs"] if p["split"] == "test"} == {p for p, _ in expected}
+
+
+def test_a_model_output_with_other_line_separators_reads_back_whole(view_results, tmp_path):
+    """items.jsonl is split at "\\n" only, as the runner reads it: U+2028 or U+0085 in a text ends no line."""
+    results = tmp_path / "results"
+    shutil.copytree(view_results / "runs" / "demo" / "longer", results / "runs" / "demo" / "longer")
+    folder = results / "runs" / "demo" / "longer"
+    records = items_of(folder)
+    records[0]["raw"] = "one\u2028two\x85three"
+    (folder / "items.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                                        encoding="utf-8")
+    viewer = Viewer(results)
+    page = viewer.document(f"u/{viewer.entries[0].key}/{user_key(records[0]['user_id'])}")
+    assert page["verdicts"][records[0]["pair_id"]][records[0]["order"]]["raw"] == "one\u2028two\x85three"
 
 
 def test_the_persona_is_shown_only_to_what_an_oracle_method_saw(view_results):
