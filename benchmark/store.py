@@ -61,8 +61,10 @@ class ItemStore:
 
     def __init__(self, path: Path, *, repair: bool = True):
         """`repair=False` reads only: a torn last line is skipped, never cut off (a reader must not change a
-        folder that its run, holding the folder's lock, may be writing)."""
-        self.path, self.repair = path, repair
+        folder that its run, holding the folder's lock, may be writing), and nothing is appended before
+        `repair()` has cut it."""
+        self.path = path
+        self._torn_at: int | None = None  # where a torn last line begins, until it is cut off
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()  # the queue and the records
         self._write = threading.Lock()  # one writer at a time
@@ -72,13 +74,21 @@ class ItemStore:
         self._broken: BaseException | None = None  # a failed write fails every append after it
         if path.exists():
             self._load()
+        if repair:
+            self.repair()
+
+    def repair(self) -> None:
+        """Cut off the torn last line (a killed write) that reading skipped: the writer's first step."""
+        if self._torn_at is not None:
+            with self.path.open("r+b") as f:
+                f.truncate(self._torn_at)
+            self._torn_at = None
 
     def _load(self) -> None:
         data = self.path.read_bytes()
         good = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
-        if good < len(data) and self.repair:
-            with self.path.open("r+b") as f:
-                f.truncate(good)
+        if good < len(data):
+            self._torn_at = good
         rows: dict[tuple[str, str], int] = {}
         # split on "\n" only: a record's text may hold U+2028 or U+0085, which str.splitlines() splits at
         for number, line in enumerate(data[:good].split(b"\n")[:-1], 1):
@@ -112,6 +122,8 @@ class ItemStore:
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         """Add records as whole lines (a kill tears at most the last line, which `_load` drops); returns once
         they are on disk."""
+        if self._torn_at is not None:  # a line appended to a torn one would be corrupt
+            raise RuntimeError(f"{self.path} ends in a torn line: repair() before appending")
         records = list(records)
         data = item_lines(records).encode("utf-8")
         keys = [(record["pair_id"], record["order"]) for record in records]

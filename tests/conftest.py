@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,13 @@ def require(module: str):
         except ImportError as error:
             pytest.fail(f"CI=true but {module} cannot be imported: {error}", pytrace=False)
     return pytest.importorskip(module)
+
+
+def bench_report(script: str, out: Path, *args: str) -> dict:
+    """Run `scripts/<script>.py <args> --out <out>` (a benchmark script) and return the JSON it wrote."""
+    subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *args, "--out", str(out)], check=True,
+                   capture_output=True, timeout=900)
+    return json.loads(out.read_text())
 
 
 def make_config(*overrides: str) -> DictConfig:

@@ -1,20 +1,13 @@
 """The benchmark script runs and writes its ratios (targets live in the JSON, not in a timed test)."""
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import bench_report
 
 
 @pytest.mark.slow
 def test_bench_backends_writes_ratios(tmp_path):
-    out = tmp_path / "backends.json"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_backends.py"), "--users", "3", "--out", str(out)],
-                   check=True, capture_output=True, timeout=900)
-    report = json.loads(out.read_text())
+    report = bench_report("bench_backends", tmp_path / "backends.json", "--users", "3")
     assert set(report) == {"harness_overhead", "concurrency", "cached_rerun"}
     assert report["cached_rerun"]["cached_calls"] == 0 and report["cached_rerun"]["cache_hits"] > 0
     assert all(isinstance(part["meets_target"], bool) for part in report.values())
@@ -23,10 +16,7 @@ def test_bench_backends_writes_ratios(tmp_path):
 @pytest.mark.slow
 def test_bench_reference_runs_both_sides_on_the_same_users(tmp_path):
     """One demo user through the authors' own driver and through prbench, on one stand-in that answers at once."""
-    out = tmp_path / "reference.json"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_reference.py"), "--users", "1", "--generate-s", "0",
-                    "--out", str(out)], check=True, capture_output=True, timeout=900)
-    report = json.loads(out.read_text())
+    report = bench_report("bench_reference", tmp_path / "reference.json", "--users", "1", "--generate-s", "0")
     prbench, reference = report["prbench"], report["reference"]
     assert [u["user_id"] for u in prbench["per_user"]] == [u["user_id"] for u in reference["per_user"]]
     assert prbench["requests"] > 0 and reference["requests"] > 0

@@ -227,10 +227,10 @@ def _run(root: RootConfig, run_dir: Path, layout: ShardLayout, folder: RunFolder
     splits = split_benchmark(bench, root.split)
     print(f"[prbench] {bench.name}: {summarize_splits(splits)}")
     data_digest = data_fingerprint(splits, bench.profiles)
-    ItemStore(folder.items, repair=False)  # a damaged items file refuses the run here, before anything is written
+    store = ItemStore(folder.items, repair=False)  # a damaged items file refuses the run here, nothing written
     layout.check_setup(bound, data_digest)
     folder.bind_data(data_digest)  # the last check; then the fingerprint, before any state is persisted
-    store = ItemStore(folder.items)  # the writer's: cuts a torn last line (a refused run left it as it was)
+    store.repair()  # cuts a torn last line (a refused run leaves it as it was)
     write_text(folder.path / CONFIG, OmegaConf.to_yaml(OmegaConf.create(config)))
     write_json(folder.path / PROVENANCE, provenance())
 

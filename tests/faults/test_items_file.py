@@ -57,6 +57,18 @@ def test_a_failed_request_is_not_judged_and_may_be_appended_again(tmp_path):
         {("a", "AB"): "second", ("b", "AB"): "fail"}
 
 
+def test_a_read_only_store_appends_only_after_cutting_a_torn_line(tmp_path):
+    path = write(tmp_path / "items.jsonl", rec("a"))
+    path.write_bytes(path.read_bytes() + b'{"pair_id": "b", "ord')  # a killed write
+    store = ItemStore(path, repair=False)
+    with pytest.raises(RuntimeError, match="torn line"):
+        store.append([rec("c")])
+    assert path.read_bytes().endswith(b'"ord')  # nothing written, nothing cut
+    store.repair()
+    store.append([rec("c")])
+    assert list(ItemStore(path).records) == [("a", "AB"), ("c", "AB")]
+
+
 def test_a_judged_item_recorded_again_is_an_error(tmp_path):
     path = write(tmp_path / "items.jsonl", rec("a"), rec("a", "fail", request_failed=True))
     with pytest.raises(DataError, match=r"row 2: item \('a', 'AB'\) was judged twice \(first at row 1\)"):

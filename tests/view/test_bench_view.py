@@ -1,21 +1,14 @@
 """scripts/bench_view.py runs end to end and writes its measurements (the targets live in the JSON, measured at
 PRISM scale by `python scripts/bench_view.py`; here a small folder keeps the script from rotting)."""
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import bench_report
 
 
 @pytest.mark.slow
 def test_bench_view_writes_its_measurements(tmp_path):
-    out = tmp_path / "view.json"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_view.py"), "--users", "20", "--repeats", "1",
-                    "--out", str(out)], check=True, capture_output=True, timeout=900)
-    report = json.loads(out.read_text())
+    report = bench_report("bench_view", tmp_path / "view.json", "--users", "20", "--repeats", "1")
     assert report["data"]["users"] == 20 and report["export"]["files"] > 20 * 5
     for pages in (report["static_file_url"], report["served"]["pages"]):
         assert set(pages) == {"leaderboard", "run", "user"}
